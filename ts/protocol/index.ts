@@ -1,0 +1,1 @@
+export { serialize, deserialize, stripUndefined } from "./codec.js";
