@@ -23,3 +23,6 @@ export function lwwPruneResume(): u32 {
 export function memoryLiveBytesTotal(): f64 {
   return <f64>memoryLiveBytes();
 }
+
+export * from "./query/exports";
+export * from "./crdt/or-exports";

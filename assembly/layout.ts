@@ -322,3 +322,7 @@ export const CE_P: u32 = 8;
 export const CE_N: u32 = 16;
 /** Distinct node ids in one counter; every writer that ever touched it has an entry. */
 export const COUNTER_NODES_MAX: u32 = 1 << 20;
+
+// ---------------------------------------------------------------------------------------------
+// Query matcher (PROTOCOL §10.3-10.4). Owned by assembly/query/.
+// (section reserved: query program layout goes here)

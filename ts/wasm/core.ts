@@ -15,7 +15,7 @@ import { collateNodeIds } from "../core/timestamp.js";
 import type { CoreExports } from "./exports.js";
 import { D, ENTRY_BYTES, SE, STRING_ENTRY_BYTES, verifyDescriptor } from "./layout.js";
 import { readWtf8, writeWtf8 } from "./wtf8.js";
-import { HostHooks, createHostImports } from "./host-imports.js";
+import { HostHooks, createHostImports, type HostContext } from "./host-imports.js";
 
 export interface CoreOptions {
   /** Bytes of the staging area (default limits.stagingBytesMax). */
@@ -29,7 +29,7 @@ export class CoreTrapError extends Error {
   override readonly name = "CoreTrapError";
 }
 
-export class Core {
+export class Core implements HostContext {
   readonly exports: CoreExports;
   readonly hooks: HostHooks;
   /** Cells per call. */

@@ -1,7 +1,10 @@
 // The typed export list of the compute core (assembly/index.ts). Pointers and counts are u32
 // numbers; statuses are Status codes (layout.ts).
 
-export interface CoreExports {
+import type { QueryExports } from "./exports-query.js";
+import type { OrMapExports } from "./exports-or-map.js";
+
+export interface CoreExports extends QueryExports, OrMapExports {
   readonly memory: WebAssembly.Memory;
   _start(): void;
   init(stagingBytes: number, entryCount: number): number;

@@ -173,3 +173,9 @@ export function verifyDescriptor(words: Uint32Array, limitsMirror: Readonly<Reco
     }
   }
 }
+
+// ---- OR-Map (mirror of the OR section of assembly/layout.ts; owned by the OR map) ----
+// (section reserved)
+
+// ---- Query matcher (mirror of the query section of assembly/layout.ts) ----
+// (section reserved)
