@@ -71,7 +71,11 @@ export class Hlc {
     const wall = this.#wall();
     const drift = remoteMillis - wall;
     if (drift > this.#maxDriftMs) {
-      if (this.#strict) throw new ClockDriftError(`Clock drift detected: ${drift} ms ahead`);
+      if (this.#strict) {
+        throw new ClockDriftError(
+          `Clock drift detected: Remote time ${remoteMillis} is ${drift}ms ahead of local ${wall} (threshold: ${this.#maxDriftMs}ms)`,
+        );
+      }
       this.#onDrift?.(drift);
     }
     const millis = Math.max(this.#lastMillis, wall, remoteMillis);

@@ -1,1 +1,2 @@
 export { serialize, deserialize, stripUndefined } from "./codec.js";
+export { canonicalJson } from "./canonical-json.js";
