@@ -1,0 +1,65 @@
+// `npm run bench [-- --quick] [-- --runs N] [-- --only <substring>]`
+//
+// Runs every bench/**/*.bench.ts (each exports `run(options): Promise<Comparison[]>`), prints a
+// markdown table of medians and speedups, and, for full-size runs, writes
+// bench/results/<date>.json and .md. `--quick` runs tiny sizes (part of `npm test`, so the
+// benchmarks cannot rot): it checks that each benchmark runs and agrees with itself, and its
+// numbers mean nothing.
+
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import os from "node:os";
+import type { BenchOptions, Comparison } from "./support/measure.js";
+
+const benchRoot = dirname(fileURLToPath(import.meta.url));
+
+function benchFiles(directory: string): string[] {
+  const files: string[] = [];
+  for (const entry of readdirSync(directory, { withFileTypes: true })) {
+    const path = join(directory, entry.name);
+    if (entry.isDirectory() && entry.name !== "support" && entry.name !== "results") files.push(...benchFiles(path));
+    else if (entry.name.endsWith(".bench.ts")) files.push(path);
+  }
+  return files.sort();
+}
+
+function argument(name: string): string | undefined {
+  const index = process.argv.indexOf(name);
+  return index >= 0 ? process.argv[index + 1] : undefined;
+}
+
+const quick = process.argv.includes("--quick");
+const options: BenchOptions = { quick, runs: Number(argument("--runs") ?? (quick ? 1 : 5)) };
+const only = argument("--only");
+
+const results: Array<Comparison & { file: string }> = [];
+for (const file of benchFiles(benchRoot)) {
+  const name = relative(benchRoot, file);
+  if (only !== undefined && !name.includes(only)) continue;
+  const module = (await import(pathToFileURL(file).href)) as { run(options: BenchOptions): Promise<Comparison[]> };
+  console.error(`[bench] ${name}${quick ? " (quick)" : ""}`);
+  for (const comparison of await module.run(options)) {
+    results.push({ file: name, ...comparison });
+    console.error(`[bench]   ${comparison.name}: core ${comparison.wasmMedianMs.toFixed(1)} ms, ts ${comparison.jsMedianMs.toFixed(1)} ms, ${comparison.speedup.toFixed(2)}x`);
+  }
+}
+
+const machine = `${os.cpus()[0]?.model ?? "unknown cpu"} × ${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+const table = [
+  `Benchmarks (${quick ? "quick sizes: not measurements" : `medians of ${options.runs} runs`}) on ${machine}`,
+  "",
+  "| benchmark | workload | core median ms | plain TS median ms | core speedup |",
+  "| --- | --- | ---: | ---: | ---: |",
+  ...results.map((r) => `| ${r.name} | ${r.workload} | ${r.wasmMedianMs.toFixed(1)} | ${r.jsMedianMs.toFixed(1)} | ${r.speedup.toFixed(2)}× |`),
+].join("\n");
+console.log(table);
+
+if (!quick) {
+  const date = new Date().toISOString().replace(/[:.]/g, "-");
+  const directory = join(benchRoot, "results");
+  mkdirSync(directory, { recursive: true });
+  writeFileSync(join(directory, `${date}.json`), JSON.stringify({ date, machine, options, results }, null, 2));
+  writeFileSync(join(directory, `${date}.md`), `${table}\n`);
+  console.error(`[bench] wrote bench/results/${date}.json and .md`);
+}
