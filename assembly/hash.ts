@@ -56,18 +56,34 @@ export function fnvUtf16(hash: u32, ptr: usize, unitCount: u32): u32 {
   return (hash ^ char) * FNV_PRIME;
 }
 
+// Scratch for the digits of one number, least significant first.
+const digitScratch: usize = memory.data(24);
+
 /** Continues `hash` with the plain decimal digits of a non-negative integer (no sign, no padding). */
 export function fnvDecimal(hash: u32, value: u64): u32 {
-  // 2^64 has 20 digits; emit from the most significant one.
-  let divisor: u64 = 1;
-  while (value / divisor >= 10) divisor *= 10;
-  let h = hash;
+  // u64 division is slow in wasm; peel off 8-digit groups and work on u32, where division by the
+  // constant 10 compiles to a multiplication.
+  let count: u32 = 0;
   let rest = value;
-  while (divisor > 0) {
-    const digit = <u32>(rest / divisor);
-    rest -= <u64>digit * divisor;
-    h = (h ^ (0x30 + digit)) * FNV_PRIME;
-    divisor /= 10;
+  while (rest >= 100000000) {
+    let group = <u32>(rest % 100000000);
+    rest /= 100000000;
+    for (let i = 0; i < 8; i++) {
+      store<u8>(digitScratch + <usize>count, <u8>(group % 10));
+      group /= 10;
+      count += 1;
+    }
+  }
+  let top = <u32>rest;
+  do {
+    store<u8>(digitScratch + <usize>count, <u8>(top % 10));
+    top /= 10;
+    count += 1;
+  } while (top != 0);
+  let h = hash;
+  while (count > 0) {
+    count -= 1;
+    h = (h ^ (0x30 + <u32>load<u8>(digitScratch + <usize>count))) * FNV_PRIME;
   }
   return h;
 }
