@@ -1,26 +1,43 @@
 #!/usr/bin/env node
 // `npm test`: every test, with whatever it needs started here.
 //
-// 1. Builds the core and the TypeScript if build/ is missing or older than the sources.
-// 2. Starts a throwaway PostgreSQL (scripts/pg-test.sh) unless DATABASE_URL is already set,
-//    and stops it on exit.
-// 3. Runs every test/**/*.test.ts file with the Node test runner (through tsx), which prints
-//    its summary (pass / fail counts) at the end.
-// Extra arguments are passed to `node --test` (for example a file path to run only that file).
+// 1. Builds the core if build/core.wasm is missing or older than assembly/ or asconfig.json.
+// 2. Starts a throwaway PostgreSQL (scripts/pg-test.sh) unless DATABASE_URL is already set, on a
+//    free port in its own temp dir (so two runs on one machine do not stop each other's server),
+//    and stops it on every exit path: normal end, a failed run, SIGINT/SIGTERM, a crash here.
+// 3. Runs every test/**/*.test.ts file with the Node test runner (through tsx) and the spec
+//    reporter, each test bounded by --test-timeout and the whole run by TEST_RUN_TIMEOUT_MS.
+// 4. Ends with one plain line, "tests: N passed, N failed, N skipped", after the spec reporter's
+//    failure list. A run in which no test ran fails.
+// Extra arguments are passed to `node --test` (for example a file path to run only that file;
+// with your own --test-reporter the summary line is left out).
+//
+// Environment: DATABASE_URL (use that database, start none), PGPORT (port for the throwaway
+// server, default a free one), TEST_RUN_TIMEOUT_MS (whole run, default 30 min),
+// TEST_TIMEOUT_MS (each test, default 10 min).
 
-import { spawnSync, execFileSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
-const root = new URL("..", import.meta.url).pathname;
+const root = fileURLToPath(new URL("..", import.meta.url));
 process.chdir(root);
 
-function newestMtime(directory) {
+const runTimeoutMs = Number(process.env.TEST_RUN_TIMEOUT_MS || 30 * 60_000);
+const testTimeoutMs = Number(process.env.TEST_TIMEOUT_MS || 10 * 60_000);
+/** After SIGTERM, how long the test runner gets before SIGKILL. */
+const killGraceMs = 10_000;
+
+const log = (message) => console.error(`[test] ${message}`);
+
+function newestMtime(path) {
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
   let newest = 0;
-  for (const entry of readdirSync(directory, { withFileTypes: true })) {
-    const path = join(directory, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
+  for (const name of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, name)));
   return newest;
 }
 
@@ -34,44 +51,183 @@ function testFiles(directory) {
   return files.sort();
 }
 
-const wasm = join(root, "build", "core.wasm");
-if (!existsSync(wasm) || statSync(wasm).mtimeMs < newestMtime(join(root, "assembly"))) {
-  console.error("[test] building the compute core");
-  execFileSync("npm", ["run", "build:wasm"], { stdio: "inherit" });
-}
-
-let startedPostgres = false;
-const environment = { ...process.env };
-if (!environment.DATABASE_URL) {
-  console.error("[test] DATABASE_URL is not set: starting a throwaway PostgreSQL");
-  const started = spawnSync(join(root, "scripts", "pg-test.sh"), ["start"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
-  if (started.status !== 0) {
-    console.error("[test] could not start PostgreSQL (see above). Install the server (apt-get install -y postgresql) or set DATABASE_URL.");
+function buildCoreIfStale() {
+  const wasm = join(root, "build", "core.wasm");
+  const sourcesMtime = Math.max(newestMtime(join(root, "assembly")), newestMtime(join(root, "asconfig.json")));
+  if (existsSync(wasm) && statSync(wasm).mtimeMs >= sourcesMtime) return;
+  log("building the compute core (npm run build:wasm)");
+  const built = spawnSync("npm", ["run", "build:wasm"], { stdio: "inherit" });
+  if (built.status !== 0) {
+    log(`building the compute core failed (exit ${built.status ?? built.signal}); see above`);
     process.exit(1);
   }
-  environment.DATABASE_URL = started.stdout.trim();
-  startedPostgres = true;
-  console.error(`[test] PostgreSQL at ${environment.DATABASE_URL}`);
 }
 
-function stopPostgres() {
-  if (!startedPostgres) return;
-  startedPostgres = false;
-  spawnSync(join(root, "scripts", "pg-test.sh"), ["stop"], { stdio: "inherit" });
-}
-for (const signal of ["SIGINT", "SIGTERM"]) {
-  process.on(signal, () => {
-    stopPostgres();
-    process.exit(130);
+/** A TCP port free on 127.0.0.1 right now. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
   });
 }
 
-const extra = process.argv.slice(2);
-const files = extra.some((argument) => !argument.startsWith("-")) ? [] : testFiles(join(root, "test"));
-const result = spawnSync(
-  process.execPath,
-  ["--import", "tsx", "--test", "--test-reporter=spec", ...extra, ...files],
-  { stdio: "inherit", env: environment },
-);
-stopPostgres();
-process.exit(result.status ?? 1);
+// ---- the throwaway PostgreSQL ---------------------------------------------------------------------
+
+/** Set while a server we started is running: the environment pg-test.sh needs to stop it. */
+let postgres;
+
+async function startPostgres() {
+  const pgEnvironment = {
+    ...process.env,
+    PGPORT: process.env.PGPORT || String(await freePort()),
+    PGROOT: mkdtempSync(join(tmpdir(), "pg-test-")),
+  };
+  log("DATABASE_URL is not set: starting a throwaway PostgreSQL (scripts/pg-test.sh start)");
+  const started = spawnSync(join(root, "scripts", "pg-test.sh"), ["start"], {
+    encoding: "utf8",
+    env: pgEnvironment,
+    stdio: ["ignore", "pipe", "inherit"],
+    timeout: 120_000,
+  });
+  if (started.status !== 0) {
+    rmSync(pgEnvironment.PGROOT, { recursive: true, force: true });
+    const why = started.error ? String(started.error) : `exit ${started.status ?? started.signal}`;
+    log(`could not start PostgreSQL (${why}; its output is above).`);
+    log("Install the server binaries (apt-get install -y postgresql) or set DATABASE_URL to a database to use.");
+    process.exit(1);
+  }
+  postgres = pgEnvironment;
+  const url = started.stdout.trim();
+  log(`PostgreSQL at ${url} (data in ${pgEnvironment.PGROOT})`);
+  return url;
+}
+
+/** Stops the server we started, if any. Synchronous, so it also works from the 'exit' event. */
+function stopPostgres() {
+  if (postgres === undefined) return;
+  const pgEnvironment = postgres;
+  postgres = undefined;
+  const stopped = spawnSync(join(root, "scripts", "pg-test.sh"), ["stop"], { env: pgEnvironment, stdio: "inherit", timeout: 60_000 });
+  if (stopped.status !== 0) log(`stopping PostgreSQL failed (exit ${stopped.status ?? stopped.signal}); data dir ${pgEnvironment.PGROOT}`);
+  rmSync(pgEnvironment.PGROOT, { recursive: true, force: true });
+}
+
+// ---- the run --------------------------------------------------------------------------------------
+
+/** Totals written by scripts/test-summary-reporter.mjs, or undefined when it wrote none. */
+function readSummary(path) {
+  try {
+    const text = readFileSync(path, "utf8").trim();
+    return text === "" ? undefined : JSON.parse(text);
+  } catch (error) {
+    if (error.code === "ENOENT") return undefined; // the runner died before its reporters ended
+    throw error;
+  }
+}
+
+/** The running test runner (a process group leader), while there is one. */
+let runner;
+/** The signal that asked us to stop, if any. */
+let stopSignal;
+
+function signalRunner(signal) {
+  if (runner === undefined) return;
+  try {
+    process.kill(-runner.pid, signal);
+  } catch (error) {
+    if (error.code !== "ESRCH") throw error; // ESRCH: the group is already gone
+  }
+}
+
+let killTimer;
+function stopRunner(reason) {
+  log(`${reason}: stopping the test runner`);
+  signalRunner("SIGTERM");
+  killTimer ??= setTimeout(() => signalRunner("SIGKILL"), killGraceMs);
+}
+
+// Registered before anything starts, so no signal can end this process with PostgreSQL left
+// running: without a runner we clean up and exit now; with one, we stop it and main() ends.
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(signal, () => {
+    stopSignal = signal;
+    if (runner !== undefined) return stopRunner(`received ${signal}`);
+    log(`received ${signal}`);
+    process.exit(signal === "SIGINT" ? 130 : 143); // the 'exit' handler stops PostgreSQL
+  });
+}
+
+/** Runs the Node test runner in its own process group; resolves to its exit code. */
+function runTests(args, environment) {
+  return new Promise((resolve) => {
+    runner = spawn(process.execPath, args, { stdio: "inherit", env: environment, detached: true });
+    const runTimer = setTimeout(() => stopRunner(`the run took longer than ${runTimeoutMs} ms (TEST_RUN_TIMEOUT_MS)`), runTimeoutMs);
+    runner.on("error", (error) => {
+      log(`could not run the test runner: ${error.message}`);
+      resolve(1);
+    });
+    runner.on("close", (code) => {
+      clearTimeout(runTimer);
+      clearTimeout(killTimer);
+      runner = undefined;
+      if (stopSignal !== undefined) resolve(stopSignal === "SIGINT" ? 130 : 143);
+      else resolve(code ?? 1);
+    });
+  });
+}
+
+async function main() {
+  buildCoreIfStale();
+
+  const environment = { ...process.env };
+  if (!environment.DATABASE_URL) environment.DATABASE_URL = await startPostgres();
+
+  const extra = process.argv.slice(2);
+  const files = extra.some((argument) => !argument.startsWith("-")) ? [] : testFiles(join(root, "test"));
+  const hasOwnReporter = extra.some((argument) => argument.startsWith("--test-reporter"));
+  const summaryDirectory = mkdtempSync(join(tmpdir(), "test-summary-"));
+  const summaryPath = join(summaryDirectory, "summary.json");
+  try {
+    const reporters = hasOwnReporter
+      ? []
+      : [
+          "--test-reporter=spec", "--test-reporter-destination=stdout",
+          `--test-reporter=${pathToFileURL(join(root, "scripts", "test-summary-reporter.mjs"))}`,
+          `--test-reporter-destination=${summaryPath}`,
+        ];
+    const args = ["--import", "tsx", "--test", `--test-timeout=${testTimeoutMs}`, ...reporters, ...extra, ...files];
+    let status = await runTests(args, environment);
+    stopPostgres();
+    if (hasOwnReporter) return status;
+
+    const totals = readSummary(summaryPath);
+    if (totals === undefined) {
+      log(`the test runner ended (exit ${status}) without reporting totals`);
+      return status === 0 ? 1 : status;
+    }
+    const failed = (totals.fail ?? 0) + (totals.cancelled ?? 0);
+    if ((totals.tests ?? 0) === 0) {
+      log("no test ran");
+      status = status === 0 ? 1 : status;
+    }
+    if (failed > 0 && status === 0) status = 1;
+    console.log(`tests: ${totals.pass ?? 0} passed, ${failed} failed, ${totals.skipped ?? 0} skipped`);
+    return status;
+  } finally {
+    rmSync(summaryDirectory, { recursive: true, force: true });
+  }
+}
+
+process.on("exit", stopPostgres);
+try {
+  process.exitCode = await main();
+} catch (error) {
+  log(`failed: ${error?.stack ?? error}`);
+  process.exitCode = 1;
+} finally {
+  stopPostgres();
+}
