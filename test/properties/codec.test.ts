@@ -16,11 +16,23 @@ const core = await newCore();
 const seed = propertySeed();
 const settings = { seed, numRuns: propertyRuns(200) };
 
-/** JSON-like values as clients send them; -0 excluded (it encodes as 0 in msgpackr's integer path). */
 /** Any single UTF-16 code unit, lone surrogates included. */
 const codeUnitArb = fc.integer({ min: 0, max: 0xffff }).map((unit) => String.fromCharCode(unit));
 
-const valueArb = fc.jsonValue().filter((v) => !Object.is(v, -0) && !JSON.stringify(v).includes("-0"));
+/**
+ * JSON-like values as clients send them, minus two things msgpackr does not round-trip by design:
+ * -0 (encoded through the integer path as 0, like TopGun's own serialize) and an own "__proto__"
+ * key (renamed on decode to prevent prototype pollution). The core stores values as the bytes it
+ * received, so neither affects what is stored or sent back; only a JS-side decode sees them.
+ */
+const valueArb = fc.jsonValue().filter((v) => !containsNegativeZeroOrProto(v));
+
+function containsNegativeZeroOrProto(value: unknown): boolean {
+  if (Object.is(value, -0)) return true;
+  if (value === null || typeof value !== "object") return false;
+  if (!Array.isArray(value) && Object.prototype.hasOwnProperty.call(value, "__proto__")) return true;
+  return Object.values(value).some(containsNegativeZeroOrProto);
+}
 
 /** Reference FNV-1a over UTF-16 code units, exactly as PROTOCOL §5.1. */
 function fnv1a(text: string): number {
