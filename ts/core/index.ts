@@ -5,3 +5,5 @@ export {
   type Timestamp, compareTimestamps, collateNodeIds, timestampToString, parseTimestamp, isTimestamp,
 } from "./timestamp.js";
 export { Hlc, ClockDriftError, type WallClock, type HlcOptions } from "./hlc.js";
+export type { Principal } from "./principal.js";
+export { type RequestContext, DEFAULT_TENANT, newTraceId } from "./request-context.js";
