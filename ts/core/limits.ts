@@ -19,6 +19,34 @@ export const limits = {
   programBytesMax: 1 << 16,
   /** Deepest and/or/not nesting of a predicate. */
   predicateDepthMax: 32,
+
+  // Authentication, permissions and inbound validation (ts/auth, ts/protocol).
+  /**
+   * Longest JWT, bytes (a valid token is ASCII, so also characters). Real tokens are under 2 KiB;
+   * 8 KiB matches common HTTP header limits. Longer ⇒ AUTH_FAIL before anything is decoded.
+   */
+  tokenBytesMax: 8 << 10,
+  /**
+   * Inner messages of one inbound BATCH (PROTOCOL §2.5). TopGun's writer flushed at 500 queued
+   * messages, so this leaves headroom. Past it the whole BATCH is refused with a typed error.
+   */
+  batchMessagesMax: 1024,
+  /**
+   * Issues reported for one invalid message (ERROR.details). Enough to name every bad field of
+   * one op; validation stops at this many so a huge bad batch costs no more than a small one.
+   */
+  validationIssuesMax: 16,
+  /**
+   * Deepest nesting of maps/arrays inside one user value of an inbound message (record value,
+   * topic data, processor args, where/predicate values). Above valueDepthMax, so a too-deep record
+   * is still refused per op by the core instead of failing its whole OP_BATCH; low enough that
+   * every recursive walker (encoder, filters) stays far from the stack limit. Past it ⇒ ERROR 400.
+   */
+  inboundValueDepthMax: 256,
+  /** Security policies loaded at startup; each permission check scans them in order. */
+  policiesMax: 1024,
+  /** allowedFields entries of one security policy. */
+  policyFieldsMax: 1024,
   /**
    * Cells per core call. Sized so one call stays well under a millisecond (~4096 merges at
    * ~100 ns each) while a full OP_BATCH of the TopGun client fits in a few calls.
@@ -29,7 +57,133 @@ export const limits = {
    * batchEntriesMax typical records and at least one largest value.
    */
   stagingBytesMax: 8 << 20,
+
+  // Server limits: the defaults of the server options of the same name (ts/server/config.ts),
+  // which checks configured overrides at startup.
+  /**
+   * Largest inbound WebSocket frame, bytes. TopGun's TS server allows 64 MiB (PROTOCOL §2.1) and
+   * its client re-sends every unacknowledged op in one OP_BATCH, so less could refuse frames
+   * TopGun accepts. Past it the socket is closed with 1009 (message too big).
+   */
+  frameBytesMax: 64 << 20,
+  /** Sustained inbound messages per second per connection (token-bucket refill rate). Past it the transport stops reading that socket until tokens refill; nothing is dropped. */
+  connectionMessagesPerSecond: 5000,
+  /** Token-bucket size, messages: how many a connection may send at once after being idle. */
+  connectionMessagesBurst: 10_000,
+  /** Unauthenticated connections at once (TS server: 1000). Past it new upgrades close with 1013. */
+  pendingConnectionsMax: 1000,
+  /** New connections per second, server-wide (TS server: 100). Past it upgrades close with 1013. */
+  newConnectionsPerSecond: 100,
+  /** Bytes queued for one connection's socket. Past it the connection is closed as a slow consumer. */
+  outboundBufferBytesMax: 64 << 20,
+  /** Longest silence (no PING) of an authenticated connection, ms; then close 4002 (PROTOCOL §2.8). */
+  heartbeatTimeoutMs: 20_000,
+  /** Longest time from connect to a successful AUTH, ms; then the connection is closed. */
+  authTimeoutMs: 60_000,
+  /** Messages held before authentication (PROTOCOL §3.3). Past it further ones are dropped. */
+  pendingAuthMessagesMax: 64,
+  /** Bytes of messages held before authentication (PROTOCOL §3.3). Past it further ones are dropped. */
+  pendingAuthBytesMax: 256 << 10,
+  /** Rows waiting for the write-behind flush. Past it writes wait for the flush (backpressure). */
+  writeBehindQueueRowsMax: 100_000,
+  /** Bytes waiting for the write-behind flush; holds at least one largest frame's writes. */
+  writeBehindQueueBytesMax: 128 << 20,
+  /** Size of a SECURITY_POLICIES value or file, bytes; a bigger one is a configuration error. */
+  securityPoliciesBytesMax: 1 << 20,
+  /** Label combinations of one metric. Past it new ones are counted under "other". */
+  metricLabelCombinationsMax: 1000,
+
+  // Storage (ts/storage/). writeBehindQueueRowsMax and writeBehindQueueBytesMax above bound the
+  // write-behind queue; these bound everything else the storage layer holds or sends at once.
+  /** Longest map name, UTF-8 bytes. Past it a row is refused with ROW_INVALID. */
+  mapNameBytesMax: 1024,
+  /**
+   * Rows of one flush (one storeAll transaction). 10 000 rows commit in ~30 ms on SQLite and
+   * ~100 ms on PostgreSQL, so a PERSISTED write waits about one interval plus that. Bigger
+   * backlogs take several flushes back to back.
+   */
+  writeBehindFlushRowsMax: 10_000,
+  /**
+   * Default time between a first queued write and its flush, ms: the coalescing window, and the
+   * floor of PERSISTED latency under light load. A full batch or a waiting writer flushes at once.
+   */
+  writeBehindFlushIntervalMs: 50,
+  /**
+   * Writers waiting for room in a full write-behind queue, each holding its own batch. Past it
+   * write() returns STORAGE_OVERLOADED instead of waiting (bounds memory while storage is down).
+   */
+  writeBehindWritersWaitingMax: 10_000,
+  /** First retry delay after a failed flush, ms; doubles per consecutive failure. */
+  writeBehindRetryDelayMsMin: 50,
+  /** Longest retry delay after failed flushes, ms; the backoff stops growing here. */
+  writeBehindRetryDelayMsMax: 5_000,
+  /**
+   * Flush attempts close() makes before giving up. Then the rows still queued are reported lost
+   * (close returns STORAGE_WRITE_FAILED with the count) so shutdown cannot hang on a dead store.
+   */
+  writeBehindCloseFlushAttemptsMax: 5,
+  /** Writes of one storeAll call (one transaction). Past it: BATCH_TOO_LARGE. */
+  storageWriteRowsMax: 1 << 17,
+  /**
+   * Value bytes of one storeAll call; holds writeBehindQueueBytesMax, so a flush always fits.
+   * Past it: BATCH_TOO_LARGE.
+   */
+  storageWriteBytesMax: 256 << 20,
+  /** Keys of one loadAll/deleteAll call. Past it: BATCH_TOO_LARGE (callers chunk). */
+  storageLoadKeysMax: 10_000,
+  /**
+   * Rows of one scan batch (also the default). 10 000 rows of ~100 B are ~1.5 MB in flight,
+   * large enough that per-batch costs (a query, a worker message) are ~1% of the scan.
+   */
+  storageScanBatchRowsMax: 10_000,
+  /**
+   * Value bytes of one scan batch: a batch ends early at this size. Holds one largest row, so
+   * a scan always makes progress.
+   */
+  storageScanBatchBytesMax: 16 << 20,
+  /**
+   * Requests one adapter has outstanding (SQLite worker messages, PostgreSQL queries waiting for
+   * or holding a connection). Past it the call returns STORAGE_OVERLOADED at once.
+   */
+  storageRequestsInFlightMax: 1024,
+  /** SQLite: how long a statement waits for a lock held by another connection, ms. */
+  sqliteBusyTimeoutMs: 5_000,
+  /**
+   * PostgreSQL connections of one adapter's pool. The write-behind flusher uses one at a time;
+   * the rest serve loads. Small because the server has two cores.
+   */
+  postgresConnectionsMax: 8,
+  /**
+   * Rows per PostgreSQL statement inside one storeAll (unnest arrays). Bigger batches are split
+   * into several statements of the same transaction.
+   */
+  postgresStatementRowsMax: 10_000,
+  /**
+   * Value bytes per PostgreSQL statement (bytea travels hex-encoded, twice this). Holds one
+   * largest row; a statement ends early at this size.
+   */
+  postgresStatementBytesMax: 16 << 20,
+  /** PostgreSQL: longest wait for a connection, ms; then STORAGE_UNAVAILABLE. */
+  postgresConnectTimeoutMs: 5_000,
+  /** PostgreSQL: longest statement, ms (server-side statement_timeout); then the call fails. */
+  postgresStatementTimeoutMs: 60_000,
 } as const;
+
+if (limits.writeBehindQueueBytesMax > limits.storageWriteBytesMax) {
+  throw new Error("limits: a full write-behind queue must fit in one storeAll (storageWriteBytesMax)");
+}
+if (limits.writeBehindFlushRowsMax > limits.writeBehindQueueRowsMax || limits.writeBehindFlushRowsMax > limits.storageWriteRowsMax) {
+  throw new Error("limits: writeBehindFlushRowsMax must fit in the queue and in one storeAll");
+}
+if (limits.writeBehindRetryDelayMsMin > limits.writeBehindRetryDelayMsMax) {
+  throw new Error("limits: writeBehindRetryDelayMsMin must not exceed writeBehindRetryDelayMsMax");
+}
+if (limits.storageScanBatchBytesMax < limits.valueBytesMax || limits.postgresStatementBytesMax < limits.valueBytesMax) {
+  throw new Error("limits: a scan batch and a PostgreSQL statement must hold one largest value");
+}
+if (limits.writeBehindQueueBytesMax < 2 * limits.valueBytesMax) {
+  throw new Error("limits: the write-behind queue must hold one largest row with its overhead");
+}
 
 if (limits.stagingBytesMax < limits.valueBytesMax + limits.keyBytesMax + limits.nodeIdBytesMax + limits.tagBytesMax) {
   throw new Error("limits: stagingBytesMax must hold at least one largest record");
