@@ -32,7 +32,7 @@
 // because TopGun hashes UTF-16 code units (PROTOCOL §5.1).
 
 /** Bumped on any change to an offset, a size or the meaning of a field below. */
-export const LAYOUT_VERSION: u32 = 1;
+export const LAYOUT_VERSION: u32 = 2;
 
 // ---------------------------------------------------------------------------------------------
 // Status codes. Every export that can meet bad input returns one of these; wasm never traps on
@@ -56,7 +56,6 @@ export const enum Status {
   TAG_INVALID = 21,
   KEY_TOO_LONG = 22,
   VALUE_TOO_LARGE = 23,
-  VALUE_TOO_DEEP = 24,
 
   // 32..47: limits and state
   STRING_TABLE_FULL = 32,
@@ -65,6 +64,8 @@ export const enum Status {
   OUTPUT_FULL = 35,
   PROGRAM_INVALID = 36,
   MAP_FULL = 37,
+  /** A query set holds its maximum of programs or attribute names. */
+  QUERY_SET_FULL = 38,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -259,35 +260,77 @@ export const TP_B_NODE: u32 = 36;
 export const PARTITION_COUNT: u32 = 271;
 
 // ---------------------------------------------------------------------------------------------
-// OR-Map table (PROTOCOL §4.3). An OR map is three tables that all use the slot array and key
-// index of the LWW table (crdt/slot-array.ts, crdt/key-index.ts), so each slot layout keeps the
-// key fields at LS_KEY_HASH / LS_BLOCK_PTR / LS_KEY_LENGTH and LS_FLAGS / LS_LEAF_NEXT:
+// OR-Map table (PROTOCOL §4.3, §5.3). Owned by the OR map (assembly/crdt/or-*.ts).
 //
-//   keys        the map header itself; one OrKey slot per key that holds records
+// An OR map is three tables that all use the slot array and key index of the LWW table
+// (crdt/slot-array.ts, crdt/key-index.ts), so each slot layout keeps the key fields at
+// LS_KEY_HASH (24) / LS_BLOCK_PTR (32) / LS_KEY_LENGTH (36) and LS_FLAGS (44) / LS_LEAF_NEXT (48):
+//
+//   keys        the map header itself; one OrKey slot per key that holds records; the Merkle
+//               trie (one entry per key, §5.3) hangs off this header like an LWW map's
 //   records     one OrRecord slot per (key, tag), indexed by tag
 //   tombstones  one OrTombstone slot per removed tag, indexed by tag
 //
-// MH_EXTRA of the map header points to an OrExtra block: two more map headers (records, then
-// tombstones), MAP_HEADER_BYTES each.
+// MH_EXTRA of the map header points to an OrExtra block:
+//
+//   OrExtra (112 bytes)
+//   0 records MapHeader (48)   48 tombstones MapHeader (48)
+//   96 dirtyKeyHead   100 zombieKeyHead   104 zombieRecordHead   108 zombieTombstoneHead
 //
 //   OrKey (56 bytes)
-//   0 recordHead u32 (first record of the key, NONE)   4 recordCount u32   8 entryHash u32
-//   24 keyHash   32 blockPtr (key bytes)   36 keyLength   44 flags   48 leafNext   52 leafPrev
+//   0 recordHead (first record in tag order, NONE)   4 recordCount   8 entryHash
+//   12 dirtyNext (the batch's list of keys whose entry hash must be recomputed)
+//   16 recordTail (last record, NONE)
+//   24 keyHash   32 blockPtr (key bytes)   36 keyLength   44 flags
+//   48 leafNext (zombie / free link when not in a leaf)   52 leafPrev
 //
-//   OrRecord (56 bytes)
+//   OrRecord (64 bytes)
 //   0 millis f64   8 ttlMs f64   16 counter u32   20 nodeId id   24 tagHash   28 keySlot
 //   32 blockPtr (tag bytes, then value bytes)   36 tagLength   40 valueLength   44 flags
-//   48 nextInKey   52 prevInKey
+//   48 nextInKey (zombie / free link)   52 prevInKey
+//   56 sameTagNext: the index holds one record per distinct tag; records of other keys that
+//      carry the same tag (never produced by a TopGun client, but legal input) hang off it
+//   60 prefixHash: the FNV state of the key's entry string up to and including this record, so
+//      a change rehashes from the first changed record on, not the whole key (or-entry-hash.ts)
+//   An absent value (TopGun's `undefined`) is stored as msgpackr's undefined: d4 00 00.
 //
 //   OrTombstone (56 bytes)
-//   24 tagHash   32 blockPtr (tag bytes)   36 tagLength   44 flags   48 free link
+//   24 tagHash   32 blockPtr (tag bytes)   36 tagLength   44 flags   48 zombie / free link
+//
+// Zombies: a record, key or tombstone that a call removes (or a record an add replaces) is not
+// freed at once: it is unlinked from the index, the trie and its key, flagged OR_FLAG_ZOMBIE
+// and pushed on its table's zombie list, so TS can read what was removed from the slot itself.
+// The next mutating call on the same map frees every zombie first. (This replaces the global
+// retire list for OR maps: one call can remove far more records than it has input cells.)
+//
+// Keys are re-hashed once per batch, not once per record: an op marks its key OR_FLAG_DIRTY and
+// the end of the batch recomputes the entry hash of each dirty key (sorting records that were
+// appended out of tag order first), updates the trie by (new - old), and removes emptied keys.
+// The recomputation starts at the key's first OR_FLAG_STALE record, from the prefixHash of the
+// record before it: timestamp tags sort by time, so new adds usually rehash only themselves.
+
+export const OR_EXTRA_BYTES: u32 = 112;
+export const OX_RECORDS: u32 = 0;
+export const OX_TOMBSTONES: u32 = 48;
+export const OX_DIRTY_KEY_HEAD: u32 = 96;
+export const OX_ZOMBIE_KEY_HEAD: u32 = 100;
+export const OX_ZOMBIE_RECORD_HEAD: u32 = 104;
+export const OX_ZOMBIE_TOMBSTONE_HEAD: u32 = 108;
 
 export const OR_KEY_BYTES: u32 = 56;
 export const OK_RECORD_HEAD: u32 = 0;
 export const OK_RECORD_COUNT: u32 = 4;
 export const OK_ENTRY_HASH: u32 = 8;
+export const OK_DIRTY_NEXT: u32 = 12;
+export const OK_RECORD_TAIL: u32 = 16;
+export const OK_KEY_HASH: u32 = 24;
+export const OK_BLOCK_PTR: u32 = 32;
+export const OK_KEY_LENGTH: u32 = 36;
+export const OK_FLAGS: u32 = 44;
+export const OK_LEAF_NEXT: u32 = 48;
+export const OK_LEAF_PREV: u32 = 52;
 
-export const OR_RECORD_BYTES: u32 = 56;
+export const OR_RECORD_BYTES: u32 = 64;
 export const OR_MILLIS: u32 = 0;
 export const OR_TTL: u32 = 8;
 export const OR_COUNTER: u32 = 16;
@@ -300,9 +343,70 @@ export const OR_VALUE_LENGTH: u32 = 40;
 export const OR_FLAGS: u32 = 44;
 export const OR_NEXT_IN_KEY: u32 = 48;
 export const OR_PREV_IN_KEY: u32 = 52;
+export const OR_SAME_TAG_NEXT: u32 = 56;
+export const OR_PREFIX_HASH: u32 = 60;
 
 export const OR_TOMBSTONE_BYTES: u32 = 56;
-export const OR_EXTRA_BYTES: u32 = 2 * MAP_HEADER_BYTES;
+export const OT_TAG_HASH: u32 = 24;
+export const OT_BLOCK_PTR: u32 = 32;
+export const OT_TAG_LENGTH: u32 = 36;
+export const OT_FLAGS: u32 = 44;
+
+/** Zombie link of all three slot kinds (the free link's offset, unused while a slot is a zombie). */
+export const OR_ZOMBIE_NEXT: u32 = 48;
+
+// Flags beyond FLAG_USED (live) and FLAG_HAS_TTL (records).
+/** Removed by the last mutating call; readable until the next one (a zombie has no FLAG_USED). */
+export const OR_FLAG_ZOMBIE: u32 = 8;
+/** Key: on the batch's dirty list. */
+export const OR_FLAG_DIRTY: u32 = 16;
+/** Key: its entry hash is in the trie. */
+export const OR_FLAG_IN_TREE: u32 = 32;
+/** Key: records were pushed at the front of its list, out of tag order, during this batch. */
+export const OR_FLAG_UNSORTED: u32 = 64;
+/** Record: its prefixHash is out of date (new, replacing, or after a removed record). */
+export const OR_FLAG_STALE: u32 = 128;
+
+// OrOpInput — orApplyBatch: the RecordInput cell plus an op code at 60.
+//   OR_OP_APPLY      remote add (§4.3 apply): RecordInput with key, tag, value, timestamp, ttl
+//   OR_OP_MERGE      one remote record of mergeKey: add when the tag is unknown under the key,
+//                    replace when strictly newer; same cell as APPLY
+//   OR_OP_TOMBSTONE  applyTombstone (and the tombstones of mergeKey): only tagPtr/tagLength
+export const RI_OR_OP: u32 = 60;
+export const OR_OP_APPLY: u32 = 1;
+export const OR_OP_MERGE: u32 = 2;
+export const OR_OP_TOMBSTONE: u32 = 3;
+
+// orApplyBatch itself returns BATCH_TOO_LARGE (count > entriesMax) or PROGRAM_INVALID (an op
+// code other than the three above), applying nothing, else OK with one OrOutput per cell.
+//
+// OrOutput — orApplyBatch, one cell per input cell:
+//   0 status: APPLY   OK (stored; previousSlot says whether it replaced), UNCHANGED (an identical
+//                     record is stored), TOMBSTONED, or an input error
+//             MERGE   OK (added, or replaced when previousSlot != NONE), UNCHANGED (not strictly
+//                     newer), TOMBSTONED, or an input error
+//             TOMBSTONE  OK (newly tombstoned), UNCHANGED (already tombstoned), TAG_INVALID
+//   4 recordSlot (the stored record, NONE)   8 keyHash   12 keySlot (NONE)
+//   16 previousSlot (the replaced record, now a zombie; NONE)
+//   20 removedHead   24 removedCount: TOMBSTONE removed these records (zombies): removedHead
+//      and the next removedCount - 1 along the zombie link (OR_ZOMBIE_NEXT)
+//   28 partitionId
+export const OO_STATUS: u32 = 0;
+export const OO_RECORD_SLOT: u32 = 4;
+export const OO_KEY_HASH: u32 = 8;
+export const OO_KEY_SLOT: u32 = 12;
+export const OO_PREVIOUS_SLOT: u32 = 16;
+export const OO_REMOVED_HEAD: u32 = 20;
+export const OO_REMOVED_COUNT: u32 = 24;
+export const OO_PARTITION_ID: u32 = 28;
+
+// orFindBatch table selector.
+export const OR_TABLE_KEYS: u32 = 0;
+export const OR_TABLE_RECORDS: u32 = 1;
+export const OR_TABLE_TOMBSTONES: u32 = 2;
+
+/** Bytes of the static buffer the host writes a formatted number into (String(n) <= 25 chars). */
+export const NUMBER_TEXT_BYTES: u32 = 32;
 
 // ---------------------------------------------------------------------------------------------
 // PN-Counter (PROTOCOL §4.5). A counter is a header plus an array of entries sorted by node id:
@@ -325,4 +429,214 @@ export const COUNTER_NODES_MAX: u32 = 1 << 20;
 
 // ---------------------------------------------------------------------------------------------
 // Query matcher (PROTOCOL §10.3-10.4). Owned by assembly/query/.
-// (section reserved: query program layout goes here)
+//
+// TS compiles a predicate or `where` clause (ts/query/compile.ts) into a flat byte program,
+// stages it, and adds it to a query set. A set holds up to QUERY_PROGRAMS_MAX programs and one
+// attribute dictionary shared by all of them. Records are matched in batches of
+// QUERY_BATCH_RECORDS: each record's top-level map is scanned once and the fields any program
+// references are located (last duplicate key wins, as in a JS object); then each program runs
+// leaf by leaf over the whole batch, with bitmasks for short-circuiting (query/evaluate.ts).
+// Values are matched as the MessagePack bytes they are stored in; nothing is decoded into objects.
+//
+//   Program (little-endian; every node 8-aligned relative to the program start)
+//   ┌──────────┬────────────┬──────────┬───────┬───────┬─────────────┐
+//   │ magic u32│ length u32 │ attrs u16│ flags │ depth │ hostId u32  │ 16-byte header
+//   0          4            8          10      11      12
+//   ┌───────────────────────────────────────────┐
+//   │ attribute refs: attrs × (offset u32, length u32) of the name bytes  │ at 16
+//   │   after add, word 0 of each ref holds the set's attribute id        │
+//   ├───────────────────────────────────────────┤ 16 + 8 × attrs (8-aligned): the root node
+//   │ nodes, prefix order                       │
+//   ├───────────────────────────────────────────┤
+//   │ byte pool: attribute names, string constants, patterns (no alignment)│
+//   └───────────────────────────────────────────┘ length
+//   flags: QP_FLAG_HOST = every record is evaluated by the host (hostId), e.g. an attribute
+//   named like an Object.prototype member, which JS would find on the prototype.
+//   depth: and/or/not nesting as the compiler counted it; the core recounts and refuses > max.
+//
+//   Node header (8 bytes)
+//   0 op u8   1 flags u8   2 arg u16 (logic: child count; leaf: attribute index)   4 size u32
+//   size = bytes of the node including its children or payload, a multiple of 8. The children
+//   of a logic node follow its header back to back and fill exactly `size - 8` bytes.
+//
+//   Leaf payload (after the header; QN_LEAF_BYTES in all)
+//   8 constKind u8   9 constFlags u8   10 itemCount u16 (containsAll/Any)   12 hostLeafId u32
+//   16 number f64 (NUMBER: the value; STRING: Number(s) computed by JS; NULL/FALSE 0, TRUE 1)
+//   24 bytesOffset u32 (program-relative)   28 bytesLength u32   32 mode u32   36 (unused)
+//   bytes: STRING constant (WTF-8) for eq/neq/relational; like: the pattern (the core sets the
+//   mode, QLM_*, and upper-cases a native pattern at add); regex: the literal (mode: QRM_*);
+//   contains: the lowercased needle; containsAll/Any: itemCount × (length u32, lowercased
+//   bytes), no padding.
+//   hostLeafId / hostId: the TS evaluators of this leaf / program (ts/wasm/host-query.ts); with
+//   NONE the core answers "no match" where it would have asked the host.
+//
+// Located field (QF_BYTES), one per (dictionary attribute, record of the batch), column-major:
+// cell(attribute, record) = fieldsPtr + (attribute × QUERY_BATCH_RECORDS + record) × QF_BYTES.
+//   0 epoch u32 (present iff equal to the record's epoch: batch base + record index)   4 kind u8
+//   5 textFlags u8 (str: computed on first use; QT_*)   8 number f64
+//   16 valuePtr   20 valueLength (the encoded field)
+//   24 payloadPtr   28 payloadLength (str bytes)
+//
+// Query set header (QS_BYTES)
+//   0 magic   4 programsPtr   8 programCapacity   12 programHighWater   16 programCount
+//   20 attributesPtr   24 attributeCapacity   28 attributeHighWater   32 tablePtr
+//   36 tableCapacity   40 fieldsPtr   44 epoch   48 rowWords   52 batchPtr (BatchState)
+//   program entry (16 bytes): 0 program ptr (0 = free)   4 program length   8 program flags
+//     12 (unused)
+//   BatchState: record ptr u32 × B, record length u32 × B, record mode u8 × B (padded to 8),
+//     then bitmaps of B bits: native mask, host mask, result, and 2 per nesting level
+//     (PREDICATE_DEPTH_MAX + 1 levels) for evaluation.
+//   attribute entry (16 bytes): namePtr, nameLength, hash, refs (0 = free)
+//
+// Results. A row is `rowWords` u32 words (ceil(programHighWater / 32), at least 1); bit p of
+// word p >> 5 is set when program p matches. queryMatchValues (BytesInput cells) and
+// queryMatchSlots (u32 slot indexes packed at the input address) write one row per record, row i
+// at output + i × rowWords × 4. queryScanLww writes a row only for live records (used, not a
+// tombstone, not TTL-expired at `now`) that match at least one program, prefixed with the slot:
+// [slot u32][rowWords words], stride (rowWords + 1) × 4.
+
+export const QUERY_LAYOUT_VERSION: u32 = 1;
+export const QUERY_PROGRAM_MAGIC: u32 = 0x31505154; // "TQP1"
+export const QUERY_SET_MAGIC: u32 = 0x53515154; // "TQQS"
+/** Programs in one query set; a row is then at most 256 words, so a batch still holds 256 rows. */
+export const QUERY_PROGRAMS_MAX: u32 = 8192;
+/**
+ * Distinct attribute names in one query set (its dictionary). The field matrix holds a column
+ * of QUERY_BATCH_RECORDS cells per name: 16 MiB at this maximum, 28 KiB for 7 names.
+ */
+export const QUERY_ATTRIBUTES_MAX: u32 = 4096;
+/** Attributes one program references. */
+export const QUERY_PROGRAM_ATTRIBUTES_MAX: u32 = 1024;
+/** Longest attribute name, UTF-8 bytes (a field name; keys get the same room). */
+export const QUERY_ATTRIBUTE_BYTES_MAX: u32 = 1024;
+/**
+ * Longest like pattern, contains needle or literal regex matched natively: the native searches
+ * are O(n × m), so longer ones go to the host.
+ */
+export const QUERY_NATIVE_PATTERN_BYTES_MAX: u32 = 256;
+/**
+ * Records matched together, leaf by leaf (a bitmap of them is two u64). Small enough that a
+ * batch's located fields stay in cache (7 attributes: 28 KiB), large enough that per-leaf and
+ * per-program costs are amortized.
+ */
+export const QUERY_BATCH_RECORDS: u32 = 128;
+/** Slots one queryScanLww call examines at most, whatever it matches. */
+export const QUERY_SCAN_SLOTS_MAX: u32 = 1 << 16;
+
+export const QP_MAGIC: u32 = 0;
+export const QP_LENGTH: u32 = 4;
+export const QP_ATTRIBUTE_COUNT: u32 = 8;
+export const QP_FLAGS: u32 = 10;
+export const QP_DEPTH: u32 = 11;
+export const QP_HOST_ID: u32 = 12;
+export const QP_HEADER_BYTES: u32 = 16;
+export const QP_ATTRIBUTE_REF_BYTES: u32 = 8;
+export const QP_FLAG_HOST: u32 = 1;
+
+export const QN_OP: u32 = 0;
+export const QN_FLAGS: u32 = 1;
+export const QN_ARG: u32 = 2;
+export const QN_SIZE: u32 = 4;
+export const QN_HEADER_BYTES: u32 = 8;
+export const QN_CONST_KIND: u32 = 8;
+export const QN_CONST_FLAGS: u32 = 9;
+export const QN_ITEM_COUNT: u32 = 10;
+export const QN_HOST_LEAF_ID: u32 = 12;
+export const QN_NUMBER: u32 = 16;
+export const QN_BYTES_OFFSET: u32 = 24;
+export const QN_BYTES_LENGTH: u32 = 28;
+export const QN_MODE: u32 = 32;
+export const QN_LEAF_BYTES: u32 = 40;
+
+/** Node ops. Values are part of the program format: never renumbered. */
+export const QOP_TRUE: u32 = 1;
+export const QOP_FALSE: u32 = 2;
+export const QOP_AND: u32 = 3;
+export const QOP_OR: u32 = 4;
+export const QOP_NOT: u32 = 5;
+export const QOP_EQ: u32 = 16;
+export const QOP_NEQ: u32 = 17;
+export const QOP_GT: u32 = 18;
+export const QOP_GTE: u32 = 19;
+export const QOP_LT: u32 = 20;
+export const QOP_LTE: u32 = 21;
+export const QOP_LIKE: u32 = 22;
+export const QOP_REGEX: u32 = 23;
+export const QOP_CONTAINS: u32 = 24;
+export const QOP_CONTAINS_ALL: u32 = 25;
+export const QOP_CONTAINS_ANY: u32 = 26;
+
+/** Constant kinds of a leaf (JS types of node.value; OBJECT = array or plain object). */
+export const QCK_UNDEFINED: u32 = 0;
+export const QCK_NULL: u32 = 1;
+export const QCK_FALSE: u32 = 2;
+export const QCK_TRUE: u32 = 3;
+export const QCK_NUMBER: u32 = 4;
+export const QCK_STRING: u32 = 5;
+export const QCK_OBJECT: u32 = 6;
+
+/** constFlags: the constant string (or every contains item) is ASCII. */
+export const QCF_ASCII: u32 = 1;
+/** constFlags: string fields always go to the host (like with `*`/`?`, non-literal regex...). */
+export const QCF_HOST: u32 = 2;
+
+/**
+ * like modes, derived by the core from a native pattern when the program is added: a pattern
+ * `lit`, `lit%`, `%lit` or `%lit%` whose literal has no % or _ is a direct comparison when the
+ * field holds no line terminator; anything else runs the glob (query/like.ts).
+ */
+export const QLM_GLOB: u32 = 0;
+export const QLM_EXACT: u32 = 1;
+export const QLM_PREFIX: u32 = 2;
+export const QLM_SUFFIX: u32 = 3;
+export const QLM_INFIX: u32 = 4;
+
+/** regex modes: how a literal source matches natively (QCF_HOST when it is not a literal). */
+export const QRM_SUBSTRING: u32 = 0;
+export const QRM_PREFIX: u32 = 1;
+export const QRM_SUFFIX: u32 = 2;
+export const QRM_EXACT: u32 = 3;
+
+export const QF_EPOCH: u32 = 0;
+export const QF_KIND: u32 = 4;
+export const QF_TEXT_FLAGS: u32 = 5;
+export const QF_NUMBER: u32 = 8;
+export const QF_VALUE_PTR: u32 = 16;
+export const QF_VALUE_LENGTH: u32 = 20;
+export const QF_PAYLOAD_PTR: u32 = 24;
+export const QF_PAYLOAD_LENGTH: u32 = 28;
+export const QF_BYTES: u32 = 32;
+/** textFlags of a located string: computed, ASCII only, malformed, holds \n \r U+2028 or U+2029. */
+export const QT_KNOWN: u32 = 1;
+export const QT_ASCII: u32 = 2;
+export const QT_INVALID: u32 = 4;
+export const QT_TERMINATOR: u32 = 8;
+
+export const QS_MAGIC: u32 = 0;
+export const QS_PROGRAMS_PTR: u32 = 4;
+export const QS_PROGRAM_CAPACITY: u32 = 8;
+export const QS_PROGRAM_HIGH_WATER: u32 = 12;
+export const QS_PROGRAM_COUNT: u32 = 16;
+export const QS_ATTRIBUTES_PTR: u32 = 20;
+export const QS_ATTRIBUTE_CAPACITY: u32 = 24;
+export const QS_ATTRIBUTE_HIGH_WATER: u32 = 28;
+export const QS_TABLE_PTR: u32 = 32;
+export const QS_TABLE_CAPACITY: u32 = 36;
+export const QS_FIELDS_PTR: u32 = 40;
+export const QS_EPOCH: u32 = 44;
+export const QS_ROW_WORDS: u32 = 48;
+export const QS_BATCH_PTR: u32 = 52;
+export const QS_BYTES: u32 = 64;
+export const QS_PROGRAM_ENTRY_BYTES: u32 = 16;
+export const QPE_PROGRAM_PTR: u32 = 0;
+export const QPE_PROGRAM_LENGTH: u32 = 4;
+export const QPE_FLAGS: u32 = 8;
+export const QS_ATTRIBUTE_ENTRY_BYTES: u32 = 16;
+
+/** Words queryDescribe writes, in this order, for TS to check against ts/wasm/layout.ts. */
+export const QUERY_DESCRIBE_WORDS: u32 = 9;
+
+/**
+ * Query matcher statuses, 48..63. They belong in the Status enum above; they live here until the
+ * enum's owner moves them, so that this section stays the only one the matcher edits.
+ */

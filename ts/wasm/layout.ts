@@ -3,7 +3,7 @@
 // (`verifyDescriptor`), so a module built from a different layout is refused at load time.
 // Read assembly/layout.ts for the diagrams; this file only repeats the numbers.
 
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 
 export const Status = {
   OK: 0,
@@ -17,13 +17,13 @@ export const Status = {
   TAG_INVALID: 21,
   KEY_TOO_LONG: 22,
   VALUE_TOO_LARGE: 23,
-  VALUE_TOO_DEEP: 24,
   STRING_TABLE_FULL: 32,
   BATCH_TOO_LARGE: 33,
   NOT_FOUND: 34,
   OUTPUT_FULL: 35,
   PROGRAM_INVALID: 36,
   MAP_FULL: 37,
+  QUERY_SET_FULL: 38,
 } as const;
 export type StatusCode = (typeof Status)[keyof typeof Status];
 
@@ -131,7 +131,7 @@ export const BI = { PTR: 0, LENGTH: 4 } as const;
 export const TP = { A_MILLIS: 0, A_COUNTER: 8, B_MILLIS: 16, B_COUNTER: 24, A_NODE: 32, B_NODE: 36 } as const;
 
 export const OR_KEY_BYTES = 56;
-export const OR_RECORD_BYTES = 56;
+export const OR_RECORD_BYTES = 64;
 
 export const COUNTER_HEADER_BYTES = 16;
 export const CH = { ENTRIES_PTR: 0, ENTRY_COUNT: 4, ENTRY_CAPACITY: 8 } as const;
@@ -175,7 +175,139 @@ export function verifyDescriptor(words: Uint32Array, limitsMirror: Readonly<Reco
 }
 
 // ---- OR-Map (mirror of the OR section of assembly/layout.ts; owned by the OR map) ----
-// (section reserved)
+// OR_KEY_BYTES / OR_RECORD_BYTES above are checked against the descriptor.
+
+export const OR_TOMBSTONE_BYTES = 56;
+export const OR_EXTRA_BYTES = 112;
+export const OX = {
+  RECORDS: 0,
+  TOMBSTONES: 48,
+  DIRTY_KEY_HEAD: 96,
+  ZOMBIE_KEY_HEAD: 100,
+  ZOMBIE_RECORD_HEAD: 104,
+  ZOMBIE_TOMBSTONE_HEAD: 108,
+} as const;
+export const OK = {
+  RECORD_HEAD: 0,
+  RECORD_COUNT: 4,
+  ENTRY_HASH: 8,
+  DIRTY_NEXT: 12,
+  RECORD_TAIL: 16,
+  KEY_HASH: 24,
+  BLOCK_PTR: 32,
+  KEY_LENGTH: 36,
+  FLAGS: 44,
+  LEAF_NEXT: 48,
+  LEAF_PREV: 52,
+} as const;
+export const OR = {
+  MILLIS: 0,
+  TTL: 8,
+  COUNTER: 16,
+  NODE_ID: 20,
+  TAG_HASH: 24,
+  KEY_SLOT: 28,
+  BLOCK_PTR: 32,
+  TAG_LENGTH: 36,
+  VALUE_LENGTH: 40,
+  FLAGS: 44,
+  NEXT_IN_KEY: 48,
+  PREV_IN_KEY: 52,
+  SAME_TAG_NEXT: 56,
+  PREFIX_HASH: 60,
+} as const;
+export const OT = { TAG_HASH: 24, BLOCK_PTR: 32, TAG_LENGTH: 36, FLAGS: 44 } as const;
+/** Zombie link of every OR slot kind. */
+export const OR_ZOMBIE_NEXT = 48;
+export const OR_FLAG_ZOMBIE = 8;
+export const OR_FLAG_DIRTY = 16;
+export const OR_FLAG_IN_TREE = 32;
+export const OR_FLAG_UNSORTED = 64;
+export const OR_FLAG_STALE = 128;
+/** Offset of the op code in an OrOpInput cell (a RecordInput otherwise). */
+export const RI_OR_OP = 60;
+export const OR_OP = { APPLY: 1, MERGE: 2, TOMBSTONE: 3 } as const;
+export const OO = {
+  STATUS: 0,
+  RECORD_SLOT: 4,
+  KEY_HASH: 8,
+  KEY_SLOT: 12,
+  PREVIOUS_SLOT: 16,
+  REMOVED_HEAD: 20,
+  REMOVED_COUNT: 24,
+  PARTITION_ID: 28,
+} as const;
+export const OR_TABLE = { KEYS: 0, RECORDS: 1, TOMBSTONES: 2 } as const;
 
 // ---- Query matcher (mirror of the query section of assembly/layout.ts) ----
-// (section reserved)
+// The program format, set header and row layout are drawn there. The core reports its numbers
+// through queryDescribe(); ts/wasm/query-set.ts checks them against QUERY_DESCRIBE on first use.
+
+export const QUERY_LAYOUT_VERSION = 1;
+export const QUERY_PROGRAM_MAGIC = 0x31505154;
+export const QUERY_PROGRAMS_MAX = 8192;
+export const QUERY_ATTRIBUTES_MAX = 4096;
+export const QUERY_PROGRAM_ATTRIBUTES_MAX = 1024;
+export const QUERY_ATTRIBUTE_BYTES_MAX = 1024;
+export const QUERY_NATIVE_PATTERN_BYTES_MAX = 256;
+export const QUERY_SCAN_SLOTS_MAX = 1 << 16;
+/** Records the core matches together, leaf by leaf. */
+export const QUERY_BATCH_RECORDS = 128;
+
+export const QP = { MAGIC: 0, LENGTH: 4, ATTRIBUTE_COUNT: 8, FLAGS: 10, DEPTH: 11, HOST_ID: 12 } as const;
+export const QP_HEADER_BYTES = 16;
+export const QP_ATTRIBUTE_REF_BYTES = 8;
+export const QP_FLAG_HOST = 1;
+
+export const QN = {
+  OP: 0,
+  FLAGS: 1,
+  ARG: 2,
+  SIZE: 4,
+  CONST_KIND: 8,
+  CONST_FLAGS: 9,
+  ITEM_COUNT: 10,
+  HOST_LEAF_ID: 12,
+  NUMBER: 16,
+  BYTES_OFFSET: 24,
+  BYTES_LENGTH: 28,
+  MODE: 32,
+} as const;
+export const QN_HEADER_BYTES = 8;
+export const QN_LEAF_BYTES = 40;
+
+export const QOP = {
+  TRUE: 1,
+  FALSE: 2,
+  AND: 3,
+  OR: 4,
+  NOT: 5,
+  EQ: 16,
+  NEQ: 17,
+  GT: 18,
+  GTE: 19,
+  LT: 20,
+  LTE: 21,
+  LIKE: 22,
+  REGEX: 23,
+  CONTAINS: 24,
+  CONTAINS_ALL: 25,
+  CONTAINS_ANY: 26,
+} as const;
+
+export const QCK = { UNDEFINED: 0, NULL: 1, FALSE: 2, TRUE: 3, NUMBER: 4, STRING: 5, OBJECT: 6 } as const;
+export const QCF_ASCII = 1;
+export const QCF_HOST = 2;
+export const QRM = { SUBSTRING: 0, PREFIX: 1, SUFFIX: 2, EXACT: 3 } as const;
+// QLM_* (like modes), QT_* (text flags) and the program entry / batch state layouts are written
+// and read by the core only; they are not mirrored.
+
+export const QF_BYTES = 32;
+export const QS = { PROGRAM_HIGH_WATER: 12, PROGRAM_COUNT: 16, ATTRIBUTE_HIGH_WATER: 28, ROW_WORDS: 48 } as const;
+export const QS_BYTES = 64;
+
+/** queryDescribe() words, in order: what the core must report. */
+export const QUERY_DESCRIBE: readonly number[] = [
+  QUERY_LAYOUT_VERSION, QUERY_PROGRAM_MAGIC, QP_HEADER_BYTES, QN_HEADER_BYTES, QN_LEAF_BYTES, QS_BYTES, QF_BYTES,
+  QUERY_PROGRAMS_MAX, QUERY_BATCH_RECORDS,
+];
