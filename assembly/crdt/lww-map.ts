@@ -15,13 +15,14 @@ import { hashWtf8, lwwItemHash, partitionOf } from "../hash";
 import { intern, release, stringLength, stringPtr } from "../strings";
 import { compareTimestamps } from "../hlc";
 import { isNil } from "../codec/msgpack";
+import { validateWtf8 } from "../util/utf8";
 import { treeDestroy, treeFind, treeInit, treeLeafHead, treeUpdate } from "../merkle/tree";
 import { indexDestroy, indexFind, indexInit, indexInsert, indexRemove } from "./key-index";
 import { slotAddress, slotFree, slotsDestroy, slotsInit, slotTake } from "./slot-array";
 import { validateRecordInput } from "./record-input";
 import { cellAt, entriesMax } from "../exchange";
 import {
-  BI_LENGTH, BI_PTR, ENTRY_BYTES, FLAG_HAS_TTL, FLAG_TOMBSTONE, FLAG_USED, LS_BLOCK_PTR, LS_COUNTER,
+  BI_LENGTH, BI_PTR, ENTRY_BYTES, KEY_BYTES_MAX, FLAG_HAS_TTL, FLAG_TOMBSTONE, FLAG_USED, LS_BLOCK_PTR, LS_COUNTER,
   LS_FLAGS, LS_ITEM_HASH, LS_KEY_HASH, LS_KEY_LENGTH, LS_LEAF_NEXT, LS_LEAF_PREV, LS_MILLIS,
   LS_NODE_ID, LS_TTL, LS_VALUE_LENGTH, LWW_SLOT_BYTES, MAP_HEADER_BYTES, MAP_KIND_LWW, MC_PTR,
   MH_KIND, MH_LIVE_COUNT, MH_SLOT_HIGH_WATER, MH_TREE, NONE, RI_COUNTER, RI_FLAGS, RI_KEY_LENGTH,
@@ -204,6 +205,12 @@ export function lwwFindBatch(map: usize, input: usize, count: u32, output: usize
     const cell = cellAt(input, i);
     const keyPtr = <usize>load<u32>(cell, BI_PTR);
     const keyLength = load<u32>(cell, BI_LENGTH);
+    // Malformed bytes cannot name a stored key (stored keys were validated); hashing them could
+    // read past the string, so they are simply not found.
+    if (keyLength > KEY_BYTES_MAX || !validateWtf8(keyPtr, keyLength)) {
+      store<u32>(cellAt(output, i), NONE);
+      continue;
+    }
     const keyHash = hashWtf8(keyPtr, keyLength);
     store<u32>(cellAt(output, i), indexFind(map, LWW_SLOT_BYTES, keyHash, keyPtr, keyLength));
   }

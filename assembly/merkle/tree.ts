@@ -7,7 +7,8 @@
 // the map is destroyed (at most 1 + 16 + 256 blocks, 52 KiB, per map).
 //
 // A node "exists" while it has items below it (count > 0). TopGun keeps emptied nodes with hash
-// 0; readers treat both the same (§5.2), and the vectors never observe the difference.
+// 0 (ormap-merkle.json's treeAfter shows one); readers must treat a hash-0 child as absent
+// (§5.2), so omitting it is equivalent on the wire.
 //
 // Depth-3 children hold, in their ptr field, the head of the leaf's item list; the list links
 // live in the owning map's slots, so this file only hands out the address of that head.

@@ -75,6 +75,12 @@ export function validateWtf8(ptr: usize, length: u32): bool {
       cp = (cp << 6) | (b & 0x3f);
     }
     if (cp < min || cp > 0x10ffff) return false;
+    // A surrogate pair must be one 4-byte sequence: a high surrogate written as 3 bytes and
+    // directly followed by a 3-byte low surrogate (CESU-8) would give one JS string two byte
+    // forms, so byte equality (key lookups) would disagree with JS string equality.
+    if (cp >= 0xd800 && cp <= 0xdbff && end - p >= 6 && load<u8>(p, 3) == 0xed && (<u32>load<u8>(p, 4) & 0xf0) == 0xb0) {
+      return false;
+    }
     p += <usize>need + 1;
   }
   return true;

@@ -51,6 +51,8 @@ export class Core implements HostContext {
   /** id -> [generation, string] cache of interned strings. */
   #stringCache: Array<string | undefined> = [];
   #stringCacheGeneration: number[] = [];
+  /** Why the instance became unusable, once a call failed inside it. */
+  #poisoned: string | undefined;
 
   private constructor(instance: WebAssembly.Instance, hooks: HostHooks, options: CoreOptions) {
     this.exports = instance.exports as unknown as CoreExports;
@@ -171,17 +173,26 @@ export class Core implements HostContext {
     return this.exports.memoryLiveBlocks();
   }
 
-  /** Wraps an export call: a trap (assertion inside the core) becomes CoreTrapError. */
+  /**
+   * Wraps an export call. Anything thrown out of the core — a trap (an assertion fired) or an
+   * exception from a host import, which unwinds through the core mid-update — leaves its memory
+   * in an unknown state: the instance is marked unusable and every later call throws
+   * CoreTrapError. Host imports are written never to throw, so this is the bug path.
+   */
   call<T>(what: string, run: () => T): T {
+    if (this.#poisoned !== undefined) throw new CoreTrapError(`compute core is unusable after an earlier failure: ${this.#poisoned}`);
     try {
       return run();
     } catch (error) {
-      if (error instanceof WebAssembly.RuntimeError) {
-        throw new CoreTrapError(`compute core trapped in ${what}: ${error.message}`, { cause: error });
-      }
-      throw error;
+      this.#poisoned = `${what}: ${error instanceof Error ? error.message : String(error)}`;
+      throw new CoreTrapError(`compute core failed in ${what}: ${this.#poisoned}`, { cause: error });
     } finally {
       this.refreshViews();
     }
+  }
+
+  /** True after a call failed inside the core; the instance must be replaced. */
+  get isPoisoned(): boolean {
+    return this.#poisoned !== undefined;
   }
 }
