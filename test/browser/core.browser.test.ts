@@ -27,7 +27,7 @@ import { chromium, type BrowserContext } from "playwright-core";
 import type { PageResults } from "./page/entry.js";
 
 /** The checks `pageChecks` in page/entry.ts must run; one subtest each. */
-const pageCheckNames = ["hash-fnv1a", "lww-merkle"] as const;
+const pageCheckNames = ["hash-fnv1a", "lww-merkle", "predicates"] as const;
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..", "..");

@@ -14,6 +14,7 @@ import { hashStrings } from "../../../ts/wasm/hashing.js";
 import type { Core } from "../../../ts/wasm/core.js";
 import { LwwMap } from "../../../ts/crdt/lww-map.js";
 import { Hlc } from "../../../ts/core/hlc.js";
+import { Matcher, executeQuery } from "../../../ts/query/index.js";
 
 /** Where the server puts the module and the vector files (see the test's route table). */
 const coreUrl = new URL("/core.wasm", location.href);
@@ -118,10 +119,42 @@ function dumpTree(map: LwwMap): Record<string, unknown> {
   return nodes;
 }
 
+/**
+ * predicates.json: every predicate case through the core's matcher over records read in place
+ * from an LWW table (the regex and non-ASCII cases reach the host's RegExp in the page), and
+ * every query case through executeQuery (where, sort, limit, hasMore).
+ */
+async function checkPredicates({ core, vectors, equal, deepEqual }: CheckContext): Promise<void> {
+  const file = await vectors("predicates.json");
+  const keys = Object.keys(file.records);
+  const map = new LwwMap(core, new Hlc("server", () => 1000));
+  map.mergeMany(keys.map((key, i) => ({ key, record: { value: file.records[key], timestamp: { millis: 1000, counter: i, nodeId: "n" } } })));
+  const matcher = new Matcher(core);
+  const indexes = file.predicateCases.map((testCase: any) => {
+    const added = matcher.addPredicate(testCase.predicate);
+    equal(added.ok, true, `${testCase.name}: compiled`);
+    return added.ok ? added.value : -1;
+  });
+  const rows = matcher.matchSlots(map.table, keys.map((key) => map.table.find(key)));
+  file.predicateCases.forEach((testCase: any, caseIndex: number) => {
+    deepEqual(keys.filter((_, record) => rows.has(record, indexes[caseIndex])), testCase.matchingKeys, testCase.name);
+  });
+  for (const testCase of file.queryCases) {
+    const result = executeQuery(map, testCase.query, 2000);
+    equal(result.ok, true, `${testCase.name}: executed`);
+    if (!result.ok) continue;
+    deepEqual(result.value.results.map((entry) => entry.key), testCase.resultKeys ?? testCase.resultKeysRecommended, testCase.name);
+    equal(result.value.hasMore, testCase.hasMore ?? testCase.hasMoreRecommended, `${testCase.name}: hasMore`);
+  }
+  matcher.destroy();
+  map.destroy();
+}
+
 /** The checks the page runs, by name; the test asserts each name in its list. */
 const pageChecks: Record<string, PageCheck> = {
   "hash-fnv1a": checkHashFnv1a,
   "lww-merkle": checkLwwMerkle,
+  predicates: checkPredicates,
 };
 
 // ---- runner -------------------------------------------------------------------------------------
