@@ -19,6 +19,28 @@ export const limits = {
   programBytesMax: 1 << 16,
   /** Deepest and/or/not nesting of a predicate. */
   predicateDepthMax: 32,
+  /**
+   * Maps one server holds. Each costs a header, a key index and up to 52 KiB of Merkle blocks in
+   * the core; per-user maps are common, so this is generous. Past it, a write that would create
+   * a map is rejected (OP_REJECTED, "Map limit reached").
+   */
+  mapsMax: 100_000,
+  /** Query subscriptions one connection holds; past it QUERY_SUB answers ERROR 400. */
+  querySubscriptionsPerConnectionMax: 1000,
+  /** HTTP connections at once (TS server: 10 000); past it new sockets are refused by Node. */
+  httpConnectionsMax: 10_000,
+  /**
+   * Frames one connection may have waiting behind the one being handled; past it reading pauses
+   * (TCP backpressure). 256 frames of a TopGun client are a few MiB.
+   */
+  connectionInboundFramesMax: 256,
+  /**
+   * Bytes of waiting frames before reading pauses. The frame that crosses it is still queued, so
+   * a connection holds at most this plus one frame.
+   */
+  connectionInboundBytesMax: 16 << 20,
+  /** How often heartbeat and authentication timeouts are checked, ms. */
+  livenessSweepIntervalMs: 1_000,
 
   // Authentication, permissions and inbound validation (ts/auth, ts/protocol).
   /**

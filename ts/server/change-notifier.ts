@@ -1,0 +1,71 @@
+// The change notifier (DEVELOPERS.md seam 3): every applied change of a map, with the old and
+// the new value, goes to every listener — event routing now; live queries, search, the journal
+// and replication hang off the same call.
+//
+// Values are MessagePack bytes that may be views into the core's memory: they are valid only
+// during the call (the next mutating core call may free them). A listener that keeps one copies
+// it. Listeners run synchronously, in registration order, and must not throw: a throw is a bug,
+// reported through `onListenerError`, and the other listeners still run.
+
+import type { RequestContext } from "../core/request-context.js";
+import type { LwwRecordWire, OrMapRecordWire } from "../protocol/messages.js";
+import type { MapKind } from "../maps/server-map.js";
+
+export const changeEventTypes = ["PUT", "REMOVE", "OR_ADD", "OR_REMOVE"] as const;
+export type ChangeEventType = (typeof changeEventTypes)[number];
+
+export interface MapChange {
+  readonly mapName: string;
+  readonly mapKind: MapKind;
+  readonly key: string;
+  readonly partitionId: number;
+  readonly eventType: ChangeEventType;
+  /** LWW: the record as applied (tombstone for REMOVE). */
+  readonly record?: LwwRecordWire;
+  /** OR_ADD: the record added. */
+  readonly orRecord?: OrMapRecordWire;
+  /** OR_ADD and OR_REMOVE: the tag. */
+  readonly orTag?: string;
+  /** The key's value before (LWW: the replaced record's value bytes; undefined: no record). */
+  readonly previousValue: Uint8Array | undefined;
+  /** Whether the replaced LWW record was a tombstone (a "PUT" after a delete is a new entry). */
+  readonly previousWasTombstone: boolean;
+  /** The key's value after (LWW: the new value bytes, 0xc0 for a tombstone). */
+  readonly newValue: Uint8Array | undefined;
+  /** Who made the change; `connectionId` excludes the writer from its own SERVER_EVENTs. */
+  readonly context: RequestContext;
+  readonly connectionId: string | undefined;
+}
+
+export interface ChangeListener {
+  onChanges(changes: readonly MapChange[]): void;
+}
+
+export class ChangeNotifier {
+  readonly #listeners: ChangeListener[] = [];
+  readonly #onListenerError: (error: unknown) => void;
+
+  constructor(onListenerError: (error: unknown) => void) {
+    this.#onListenerError = onListenerError;
+  }
+
+  /** Adds a listener; returns the function that removes it. */
+  subscribe(listener: ChangeListener): () => void {
+    this.#listeners.push(listener);
+    return () => {
+      const index = this.#listeners.indexOf(listener);
+      if (index >= 0) this.#listeners.splice(index, 1);
+    };
+  }
+
+  publish(changes: readonly MapChange[]): void {
+    if (changes.length === 0) return;
+    for (const listener of this.#listeners) {
+      try {
+        listener.onChanges(changes);
+      } catch (error) {
+        this.#onListenerError(error);
+      }
+    }
+  }
+}

@@ -1,0 +1,76 @@
+// CLIENT_OP and OP_BATCH (PROTOCOL §7.2–7.3): apply through the write pipeline, answer every
+// rejected op with OP_REJECTED, persist, then exactly one OP_ACK per request with per-op results
+// (the TopGun client compares lastId as a string, so results are what settle its ops, §23.1).
+//
+// Write concerns mean what they say: APPLIED is acknowledged once the ops are in memory (and
+// accepted by the write-behind queue, which pushes back when storage falls behind); PERSISTED
+// waits for the storage commit of the request's rows. Without durable storage (STORAGE=memory)
+// PERSISTED cannot be achieved and the ack says APPLIED.
+
+import { performance } from "node:perf_hooks";
+import type { ClientOp, WriteConcern } from "../../protocol/messages.js";
+import type { OpRejectionReason } from "../../metrics/server-metrics.js";
+import type { ServerContext } from "../server-context.js";
+import type { Session } from "../session.js";
+import { unknownOpId, type OpOutcome, type OpRejection } from "../write-pipeline.js";
+
+const rejectionMetric: Record<OpRejection, OpRejectionReason> = {
+  denied: "access_denied",
+  invalid: "invalid",
+  "kind-mismatch": "invalid",
+  "map-limit": "overloaded",
+};
+
+export function handleWrite(
+  server: ServerContext, session: Session, ops: readonly ClientOp[], batchConcern: WriteConcern | undefined,
+): void | Promise<void> {
+  if (ops.length === 0) return; // no OP_ACK for an empty batch (§7.3, §25 #25)
+  const startedAt = performance.now();
+  const result = server.pipeline.apply(session.context(), session.id, ops);
+  for (const outcome of result.outcomes) {
+    if (outcome.ok) continue;
+    server.metrics.opsRejected.labels(rejectionMetric[outcome.rejection]).inc();
+    session.send({ type: "OP_REJECTED", payload: { opId: outcome.opId, reason: outcome.reason, code: outcome.code } });
+  }
+  const lastId = ops[ops.length - 1]!.id ?? unknownOpId;
+  const wantsPersisted = batchConcern === "PERSISTED" || ops.some((op) => op.writeConcern === "PERSISTED");
+  const storage = server.storage;
+  if (storage === undefined || result.storageWrites.length === 0) {
+    sendAck(server, session, ops, result.outcomes, batchConcern, lastId, storage !== undefined, startedAt);
+    return;
+  }
+  return storage.write(result.storageWrites).then(async (accepted) => {
+    let persisted = accepted.ok;
+    if (!accepted.ok) {
+      server.metrics.storageErrors.inc();
+      session.logger.error({ err: accepted.error }, "storage refused the writes of a request; they are applied in memory only");
+    } else if (wantsPersisted) {
+      const committed = await accepted.value.persisted;
+      persisted = committed.ok;
+      if (!committed.ok) session.logger.error({ err: committed.error }, "a PERSISTED write was not committed");
+    }
+    sendAck(server, session, ops, result.outcomes, batchConcern, lastId, persisted, startedAt);
+  });
+}
+
+function sendAck(
+  server: ServerContext, session: Session, ops: readonly ClientOp[], outcomes: readonly OpOutcome[],
+  batchConcern: WriteConcern | undefined, lastId: string, persisted: boolean, startedAt: number,
+): void {
+  const results = new Array(outcomes.length);
+  let weakest: WriteConcern = "PERSISTED";
+  for (let i = 0; i < outcomes.length; i++) {
+    const outcome = outcomes[i]!;
+    if (!outcome.ok) {
+      results[i] = { opId: outcome.opId, success: false, achievedLevel: "FIRE_AND_FORGET", error: outcome.reason };
+      continue;
+    }
+    const requested = ops[i]!.writeConcern ?? batchConcern;
+    const level: WriteConcern = requested === "PERSISTED" && persisted ? "PERSISTED" : "APPLIED";
+    if (level === "APPLIED") weakest = "APPLIED";
+    server.metrics.opsAcked.labels(level).inc();
+    results[i] = { opId: outcome.opId, success: true, achievedLevel: level };
+  }
+  session.send({ type: "OP_ACK", payload: { lastId, achievedLevel: weakest, results } });
+  server.metrics.ackLatencySeconds.observe((performance.now() - startedAt) / 1000);
+}
