@@ -58,7 +58,8 @@ function sendAck(
   batchConcern: WriteConcern | undefined, lastId: string, persisted: boolean, startedAt: number,
 ): void {
   const results = new Array(outcomes.length);
-  let weakest: WriteConcern = "PERSISTED";
+  // The batch's level is its weakest applied op's; absent when no op was applied.
+  let weakest: WriteConcern | undefined;
   for (let i = 0; i < outcomes.length; i++) {
     const outcome = outcomes[i]!;
     if (!outcome.ok) {
@@ -67,10 +68,10 @@ function sendAck(
     }
     const requested = ops[i]!.writeConcern ?? batchConcern;
     const level: WriteConcern = requested === "PERSISTED" && persisted ? "PERSISTED" : "APPLIED";
-    if (level === "APPLIED") weakest = "APPLIED";
+    if (weakest === undefined || level === "APPLIED") weakest = level;
     server.metrics.opsAcked.labels(level).inc();
     results[i] = { opId: outcome.opId, success: true, achievedLevel: level };
   }
-  session.send({ type: "OP_ACK", payload: { lastId, achievedLevel: weakest, results } });
+  session.send({ type: "OP_ACK", payload: weakest === undefined ? { lastId, results } : { lastId, achievedLevel: weakest, results } });
   server.metrics.ackLatencySeconds.observe((performance.now() - startedAt) / 1000);
 }
