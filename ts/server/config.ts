@@ -203,6 +203,46 @@ export const serverOptions = [
     name: "METRICS", key: "metrics", flag: "--metrics", kind: "boolean", default: "on",
     isSecret: false, description: "Serve Prometheus metrics at GET /metrics on the same port.",
   },
+  {
+    name: "JOURNAL", key: "journal", flag: "--journal", kind: "boolean", default: "on",
+    isSecret: false,
+    description: "Keep the in-memory event journal (JOURNAL_READ / JOURNAL_SUBSCRIBE); off answers them with ERROR 503.",
+  },
+  {
+    name: "JOURNAL_CAPACITY", key: "journalCapacity", flag: "--journal-capacity", kind: "int",
+    default: "10000", min: 1, max: 10_000_000, isSecret: false,
+    description: "Events the journal keeps; the oldest are dropped past it.",
+  },
+  {
+    name: "SEARCH_ALL_MAPS", key: "searchAllMaps", flag: "--search-all-maps", kind: "boolean",
+    default: "off", isSecret: false,
+    description: "Make every map searchable over all of its string values (the test-server mode does).",
+  },
+  {
+    name: "SEARCH_MAPS", key: "searchMaps", flag: "--search-maps", kind: "string",
+    default: undefined, isOptional: true, isSecret: false,
+    description: "Searchable maps and their fields: map=field,field;other=field (a map listed here always uses its fields).",
+  },
+  {
+    name: "SANDBOX_WORKERS", key: "sandboxWorkers", flag: "--sandbox-workers", kind: "int",
+    default: "2", min: 1, max: 64, isSecret: false,
+    description: "Worker threads that run user code (entry processors, conflict resolvers).",
+  },
+  {
+    name: "SANDBOX_TIMEOUT_MS", key: "sandboxTimeoutMs", flag: "--sandbox-timeout-ms", kind: "durationMs",
+    default: "100", min: 1, max: 60_000, isSecret: false,
+    description: "Longest run of one user-code call; past it the worker is terminated and the call fails.",
+  },
+  {
+    name: "SANDBOX_MEMORY_BYTES_MAX", key: "sandboxMemoryBytesMax", flag: "--sandbox-memory-bytes-max", kind: "bytes",
+    default: String(64 << 20), min: 16 << 20, max: 1 << 30, isSecret: false,
+    description: "Linear memory one sandbox instance may grow to; past it the call fails.",
+  },
+  {
+    name: "SANDBOX_OUTPUT_BYTES_MAX", key: "sandboxOutputBytesMax", flag: "--sandbox-output-bytes-max", kind: "bytes",
+    default: String(1 << 20), min: 1024, max: 64 << 20, isSecret: false,
+    description: "Largest result one user-code call may return.",
+  },
 ] as const satisfies readonly OptionDescriptor[];
 
 type ServerOption = (typeof serverOptions)[number];
@@ -739,6 +779,7 @@ export const testServerDefaults: Readonly<Partial<Record<ServerOptionName, strin
   STORAGE: "memory",
   JWT_SECRET: "test-e2e-secret",
   SECURITY_POLICIES: permissivePoliciesJson,
+  SEARCH_ALL_MAPS: "on",
 });
 
 /** Environment variables the test server reads; see testServerConfig. */

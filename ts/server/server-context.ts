@@ -13,6 +13,8 @@ import type { ServerConfig } from "./config.js";
 import type { ChangeNotifier } from "./change-notifier.js";
 import type { WritePipeline } from "./write-pipeline.js";
 import type { QuerySubscriptions } from "./query-subscriptions.js";
+import type { WriteInterceptor } from "./write-interceptor.js";
+import type { MetricsRegistry } from "../metrics/registry.js";
 
 export interface ServerContext {
   readonly config: ServerConfig;
@@ -31,6 +33,10 @@ export interface ServerContext {
   /** Undefined with STORAGE=memory: nothing is persisted, PERSISTED cannot be achieved. */
   readonly storage: WriteBehindStorage | undefined;
   readonly queries: QuerySubscriptions;
+  /** Where features register their metrics. */
+  readonly registry: MetricsRegistry;
+  /** Conflict resolvers (or anything else that must see writes first); set by features. */
+  interceptor?: WriteInterceptor;
   /** One-shot full-text search for HTTP /sync, once search is available. */
   search?: (principal: Principal, search: { searchId: string; mapName: string; query: string; options?: unknown }) => Promise<Record<string, unknown>>;
   /** The URL clients reach this node at (PARTITION_MAP endpoints). */

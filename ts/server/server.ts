@@ -138,6 +138,7 @@ export class GridServer {
       pipeline,
       storage,
       queries,
+      registry: this.registry,
       websocketUrl: () => `ws://${config.host.includes(":") ? `[${config.host}]` : config.host}:${this.#port}`,
     };
     this.#context = context;

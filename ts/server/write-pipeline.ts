@@ -38,7 +38,7 @@ export type OpOutcome =
   | { readonly opId: string; readonly ok: false; readonly reason: string; readonly code: number; readonly rejection: OpRejection };
 
 /** Why an op was rejected (a closed set, for metrics). */
-export const opRejections = ["denied", "invalid", "kind-mismatch", "map-limit"] as const;
+export const opRejections = ["denied", "invalid", "kind-mismatch", "map-limit", "resolver"] as const;
 export type OpRejection = (typeof opRejections)[number];
 
 export interface WriteResult {

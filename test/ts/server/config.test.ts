@@ -96,6 +96,14 @@ const expectedDefaults: Record<ServerOptionName, unknown> = {
   GC_AGE_MS: 2_592_000_000,
   SHUTDOWN_TIMEOUT_MS: 5000,
   METRICS: true,
+  JOURNAL: true,
+  JOURNAL_CAPACITY: 10_000,
+  SEARCH_ALL_MAPS: false,
+  SEARCH_MAPS: undefined,
+  SANDBOX_WORKERS: 2,
+  SANDBOX_TIMEOUT_MS: 100,
+  SANDBOX_MEMORY_BYTES_MAX: 64 * 1024 * 1024,
+  SANDBOX_OUTPUT_BYTES_MAX: 1024 * 1024,
 };
 
 test("every option has its documented default", () => {
@@ -143,6 +151,14 @@ const samples: Record<ServerOptionName, { env: string; envValue: unknown; flag: 
   GC_AGE_MS: { env: "7d", envValue: 7 * 86_400_000, flag: "1d", flagValue: 86_400_000 },
   SHUTDOWN_TIMEOUT_MS: { env: "0", envValue: 0, flag: "10s", flagValue: 10_000 },
   METRICS: { env: "off", envValue: false, flag: "on", flagValue: true },
+  JOURNAL: { env: "off", envValue: false, flag: "on", flagValue: true },
+  JOURNAL_CAPACITY: { env: "500", envValue: 500, flag: "1_000", flagValue: 1000 },
+  SEARCH_ALL_MAPS: { env: "off", envValue: false, flag: "on", flagValue: true },
+  SEARCH_MAPS: { env: "products=title,body", envValue: "products=title,body", flag: "a=b", flagValue: "a=b" },
+  SANDBOX_WORKERS: { env: "4", envValue: 4, flag: "1", flagValue: 1 },
+  SANDBOX_TIMEOUT_MS: { env: "1s", envValue: 1000, flag: "250", flagValue: 250 },
+  SANDBOX_MEMORY_BYTES_MAX: { env: "128MiB", envValue: 128 * 1024 * 1024, flag: "32MiB", flagValue: 32 * 1024 * 1024 },
+  SANDBOX_OUTPUT_BYTES_MAX: { env: "64KiB", envValue: 65536, flag: "2048", flagValue: 2048 },
 };
 
 test("every option is read from its environment variable", () => {
@@ -160,7 +176,7 @@ test("every option is read from its flag, in both --flag value and --flag=value 
     const sample = samples[name];
     const flag = flagOf(name);
     // A boolean flag takes no separate value (`--metrics on` would make "on" an argument).
-    const isBoolean = name === "METRICS";
+    const isBoolean = serverOptions.find((candidate) => candidate.name === name)?.kind === "boolean";
     for (const argv of isBoolean ? [[flag], [`${flag}=${sample.flag}`]] : [[flag, sample.flag], [`${flag}=${sample.flag}`]]) {
       const { config, sources } = load({ argv });
       assert.deepEqual(config[keyOf(name)], sample.flagValue, `${name} ${argv.join(" ")}`);
@@ -250,7 +266,7 @@ test("every ranged option accepts exactly its minimum and maximum and refuses on
       assert.equal(below.option, descriptor.name);
     }
   }
-  assert.equal(checked, 17);
+  assert.equal(checked, 22);
 });
 
 test("unknown flags, missing values and positional arguments are errors", () => {
@@ -467,6 +483,7 @@ test("test-server preset: memory, 127.0.0.1, port from PORT else 0, the harness 
   assert.deepEqual({ ...testServerDefaults }, {
     PORT: "0", HOST: "127.0.0.1", STORAGE: "memory", JWT_SECRET: "test-e2e-secret",
     SECURITY_POLICIES: '[{"role":"USER","mapNamePattern":"*","actions":["ALL"]}]',
+    SEARCH_ALL_MAPS: "on",
   });
   const unset = testServerConfig({ env: {}, hostname: "h" });
   assert.ok(unset.ok);

@@ -13,8 +13,10 @@ import type { OpRejectionReason } from "../../metrics/server-metrics.js";
 import type { ServerContext } from "../server-context.js";
 import type { Session } from "../session.js";
 import { unknownOpId, type OpOutcome, type OpRejection } from "../write-pipeline.js";
+import type { InterceptDecision } from "../write-interceptor.js";
 
 const rejectionMetric: Record<OpRejection, OpRejectionReason> = {
+  resolver: "merge_rejected",
   denied: "access_denied",
   invalid: "invalid",
   "kind-mismatch": "invalid",
@@ -26,10 +28,33 @@ export function handleWrite(
 ): void | Promise<void> {
   if (ops.length === 0) return; // no OP_ACK for an empty batch (§7.3, §25 #25)
   const startedAt = performance.now();
-  const result = server.pipeline.apply(session.context(), session.id, ops);
+  const interceptor = server.interceptor;
+  if (interceptor !== undefined && interceptor.appliesTo(ops)) {
+    return interceptor.intercept(session, ops).then((decisions) => applyDecided(server, session, ops, decisions, batchConcern, startedAt));
+  }
+  return applyAndAck(server, session, ops, batchConcern, startedAt, undefined);
+}
+
+/** Applies the ops an interceptor let through; the others keep their decision as outcome. */
+function applyDecided(
+  server: ServerContext, session: Session, ops: readonly ClientOp[], decisions: readonly InterceptDecision[],
+  batchConcern: WriteConcern | undefined, startedAt: number,
+): void | Promise<void> {
+  const through: ClientOp[] = [];
+  for (let i = 0; i < ops.length; i++) if (decisions[i]!.kind === "apply") through.push((decisions[i] as { op: ClientOp }).op);
+  return applyAndAck(server, session, ops, batchConcern, startedAt, { decisions, through });
+}
+
+function applyAndAck(
+  server: ServerContext, session: Session, ops: readonly ClientOp[], batchConcern: WriteConcern | undefined, startedAt: number,
+  intercepted: { decisions: readonly InterceptDecision[]; through: readonly ClientOp[] } | undefined,
+): void | Promise<void> {
+  const applied = server.pipeline.apply(session.context(), session.id, intercepted?.through ?? ops);
+  const result = intercepted === undefined ? applied : { ...applied, outcomes: mergeOutcomes(ops, intercepted.decisions, applied.outcomes) };
   for (const outcome of result.outcomes) {
     if (outcome.ok) continue;
     server.metrics.opsRejected.labels(rejectionMetric[outcome.rejection]).inc();
+    if (outcome.rejection === "resolver") continue; // the writer got MERGE_REJECTED instead (§17)
     session.send({ type: "OP_REJECTED", payload: { opId: outcome.opId, reason: outcome.reason, code: outcome.code } });
   }
   const lastId = ops[ops.length - 1]!.id ?? unknownOpId;
@@ -74,4 +99,18 @@ function sendAck(
   }
   session.send({ type: "OP_ACK", payload: weakest === undefined ? { lastId, results } : { lastId, achievedLevel: weakest, results } });
   server.metrics.ackLatencySeconds.observe((performance.now() - startedAt) / 1000);
+}
+
+/** Outcomes in request order: the pipeline's for applied ops, the interceptor's for the rest. */
+function mergeOutcomes(ops: readonly ClientOp[], decisions: readonly InterceptDecision[], applied: readonly OpOutcome[]): OpOutcome[] {
+  const outcomes: OpOutcome[] = [];
+  let next = 0;
+  for (let i = 0; i < ops.length; i++) {
+    const decision = decisions[i]!;
+    const opId = ops[i]!.id ?? unknownOpId;
+    if (decision.kind === "apply") outcomes.push(applied[next++]!);
+    else if (decision.kind === "dropped") outcomes.push({ opId, ok: true, changed: false });
+    else outcomes.push({ opId, ok: false, reason: decision.reason, code: 409, rejection: "resolver" });
+  }
+  return outcomes;
 }
