@@ -8,7 +8,7 @@
 import { entriesMax } from "../exchange";
 import { isQuerySet, querySetCreate as createSet, querySetDestroy as destroySet } from "./query-set";
 import { programAdd, programRemove } from "./program";
-import { matchSlotList, matchValueCells, scanLww, scanResumeSlot } from "./match";
+import { matchSlotList, matchValueCells, scanLww, scanResumeSlot, selectPrograms } from "./match";
 import { hostCallCount } from "./host";
 import {
   ENTRY_BYTES, MAP_KIND_LWW, MH_KIND, QF_BYTES, QN_HEADER_BYTES, QN_LEAF_BYTES,
@@ -56,9 +56,24 @@ function rowsFit(set: usize, count: u32): bool {
  */
 export function queryMatchValues(set: usize, input: usize, count: u32, output: usize): u32 {
   assert(isQuerySet(set));
-  if (count > entriesMax || !rowsFit(set, count)) return Status.BATCH_TOO_LARGE;
+  if (count > entriesMax || !rowsFit(set, count)) return selected(Status.BATCH_TOO_LARGE);
   matchValueCells(set, input, count, output, ENTRY_BYTES);
-  return Status.OK;
+  return selected(Status.OK);
+}
+
+/**
+ * Limits the NEXT queryMatchValues / queryMatchSlots call to `count` programs whose u32 indexes
+ * are at `ptr` (they must stay in place until that call; unknown or removed indexes are skipped).
+ * The call then clears the selection. Rows keep their full width; unselected bits are 0.
+ */
+export function querySelectPrograms(ptr: usize, count: u32): void {
+  selectPrograms(ptr, count);
+}
+
+/** Clears the selection after a match call and passes its status through. */
+@inline function selected(status: u32): u32 {
+  selectPrograms(0, 0);
+  return status;
 }
 
 /**
@@ -69,9 +84,9 @@ export function queryMatchValues(set: usize, input: usize, count: u32, output: u
 export function queryMatchSlots(set: usize, map: usize, input: usize, count: u32, output: usize): u32 {
   assert(isQuerySet(set));
   assert(load<u32>(map, MH_KIND) == MAP_KIND_LWW);
-  if (count > entriesMax || !rowsFit(set, count)) return Status.BATCH_TOO_LARGE;
+  if (count > entriesMax || !rowsFit(set, count)) return selected(Status.BATCH_TOO_LARGE);
   matchSlotList(set, map, input, count, output);
-  return Status.OK;
+  return selected(Status.OK);
 }
 
 /**
@@ -85,6 +100,7 @@ export function queryScanLww(
 ): u32 {
   assert(isQuerySet(set));
   assert(load<u32>(map, MH_KIND) == MAP_KIND_LWW);
+  selectPrograms(0, 0); // a scan always runs every program
   const stride = (<u64>load<u32>(set, QS_ROW_WORDS) + 1) << 2;
   const fitting = <u32>((<u64>entriesMax * ENTRY_BYTES) / stride);
   const capacity = rowCapacity < fitting ? rowCapacity : fitting;

@@ -37,6 +37,18 @@ const NATIVE_MASK: u32 = 0;
 const HOST_MASK: u32 = 1;
 const RESULT: u32 = 2;
 
+// The programs the next match call runs (query/exports.ts querySelectPrograms): `selectionCount`
+// u32 program indexes at `selectionPtr` (the caller's staging area, valid for that one call).
+// A count of 0 means every program. Live queries use it so that a write is matched only against
+// the queries it can affect (an index in TS picks them), not against every standing query.
+export let selectionPtr: usize = 0;
+export let selectionCount: u32 = 0;
+
+export function selectPrograms(ptr: usize, count: u32): void {
+  selectionPtr = ptr;
+  selectionCount = count;
+}
+
 /** Puts record `record` of the next batch: its value bytes (length 0: no record, no match). */
 @inline export function batchPut(set: usize, record: u32, ptr: usize, length: u32): void {
   const state = batchState(set);
@@ -68,7 +80,12 @@ export function matchBatch(set: usize, count: u32, rows: usize, rowStride: usize
   evaluationBegin(<usize>load<u32>(set, QS_FIELDS_PTR), epoch, state);
   const result = batchBitmap(state, RESULT);
   const highWater = load<u32>(set, QS_PROGRAM_HIGH_WATER);
-  for (let index: u32 = 0; index < highWater; index++) {
+  // With a selection, only the selected programs run (their bits; the others stay 0).
+  const selected = selectionCount > 0;
+  const programCount = selected ? selectionCount : highWater;
+  for (let position: u32 = 0; position < programCount; position++) {
+    const index = selected ? load<u32>(selectionPtr + (<usize>position << 2)) : position;
+    if (index >= highWater) continue;
     const entry = programEntry(set, index);
     const program = <usize>load<u32>(entry, QPE_PROGRAM_PTR);
     if (program == 0) continue;

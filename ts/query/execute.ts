@@ -1,13 +1,10 @@
-// One-shot query execution over an LWW map (PROTOCOL §10.1 step 3, §10.5), without cursors.
+// One-shot query execution over an LWW map (PROTOCOL §10.1 step 3, §10.5).
 //
 // Pipeline: filter in the core (one table scan, live records only: not tombstones, not expired
-// at `now`) -> order in TS (sort fields with JS < and >, ties by key) -> window (limit, hasMore).
-// Only matching records are decoded. Without `sort`, results keep the table's slot order, and
-// with a limit the scan stops after limit + 1 matches (enough to know hasMore).
-//
-// Cursors come later (TODO(cursor issue): decode `query.cursor` in `windowResults`, skip up to
-// it, and return nextCursor/cursorStatus). Until then `cursor` is ignored, as an invalid cursor
-// would be (results start from the beginning).
+// at `now`) -> order in TS (sort fields with JS < and >, ties by key) -> skip past the cursor ->
+// window (limit, hasMore, nextCursor). Only matching records are decoded. Without `sort` and
+// without a limit, results keep the table's slot order; with a limit (paging) and no sort they
+// are ordered by key, so that pages are stable and a cursor means "after this key".
 
 import { err, ok, type Result } from "../core/index.js";
 import { deserialize } from "../protocol/index.js";
@@ -16,6 +13,7 @@ import type { LwwTable } from "../wasm/lww-table.js";
 import { Matcher } from "./matcher.js";
 import { compareRelational } from "./reference.js";
 import { SORT_DIRECTIONS, type Query, type QueryError, type SortDirection } from "./predicate.js";
+import { decodeCursor, encodeCursor, isAfterCursor, queryBinding, type CursorStatus } from "./cursor.js";
 
 export interface QueryResultEntry {
   readonly key: string;
@@ -26,6 +24,9 @@ export interface QueryResult {
   readonly results: QueryResultEntry[];
   /** More matching entries existed beyond the returned window. */
   readonly hasMore: boolean;
+  /** Where the next page starts (present when hasMore). */
+  readonly nextCursor?: string;
+  readonly cursorStatus: CursorStatus;
 }
 
 type SortField = readonly [field: string, direction: SortDirection];
@@ -45,13 +46,16 @@ export function executeQuery(source: LwwMap | LwwTable, query: Query, now: numbe
   const limit = readLimit(query.limit);
   if (limit === undefined) return err({ code: "QUERY_INVALID", reason: "limit must be a positive integer" });
 
+  const binding = queryBinding(table.core, query);
+  const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor, binding, now);
+  const paging = limit !== Infinity || cursor?.status === "valid";
   const matcher = new Matcher(table.core);
   const slots: number[] = [];
   try {
     const added = matcher.add(query);
     if (!added.ok) return added;
-    // Without sort, the first limit + 1 matches in slot order decide both results and hasMore.
-    const enough = sortFields.length === 0 ? limit + 1 : Infinity;
+    // Without sort or paging, the first limit + 1 matches in slot order decide everything.
+    const enough = sortFields.length === 0 && !paging ? limit + 1 : Infinity;
     matcher.scanTable(table, now, ({ words, count, stride }) => {
       for (let i = 0; i < count && slots.length < enough; i++) slots.push(words[i * stride]!);
       return slots.length < enough;
@@ -60,19 +64,45 @@ export function executeQuery(source: LwwMap | LwwTable, query: Query, now: numbe
     matcher.destroy();
   }
 
+  let entries: QueryResultEntry[];
+  if (sortFields.length === 0 && paging) {
+    // Key order: decode only the page (and one more to know hasMore).
+    const keyed = slots.map((slot) => ({ slot, key: table.slotKey(slot) }));
+    keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const after = cursor?.status === "valid" ? keyed.filter((entry) => isAfterCursor([], entry.key, cursor.position, [])) : keyed;
+    entries = after.slice(0, limit === Infinity ? after.length : limit + 1).map(({ slot, key }) => ({ key, value: deserialize(table.slotValue(slot)) }));
+    return ok(windowResults(entries, after.length, limit, sortFields, binding, cursor?.status ?? "none", now));
+  }
   const decodeCount = sortFields.length === 0 ? Math.min(slots.length, limit) : slots.length;
-  const entries: QueryResultEntry[] = [];
+  entries = [];
   for (let i = 0; i < decodeCount; i++) {
     const slot = slots[i]!;
     entries.push({ key: table.slotKey(slot), value: deserialize(table.slotValue(slot)) });
   }
   if (sortFields.length > 0) entries.sort((a, b) => compareEntries(a, b, sortFields));
-  return ok(windowResults(entries, slots.length, limit));
+  if (cursor?.status === "valid") {
+    const position = cursor.position;
+    entries = entries.filter((entry) => isAfterCursor(sortValues(entry, sortFields), entry.key, position, sortFields.map(([, direction]) => direction)));
+    return ok(windowResults(entries, entries.length, limit, sortFields, binding, "valid", now));
+  }
+  return ok(windowResults(entries, slots.length, limit, sortFields, binding, cursor?.status ?? "none", now));
 }
 
-/** Applies the limit (cursor skipping goes here, see the header). */
-function windowResults(ordered: QueryResultEntry[], matchCount: number, limit: number): QueryResult {
-  return { results: ordered.length > limit ? ordered.slice(0, limit) : ordered, hasMore: matchCount > limit };
+/** Applies the limit, and issues the next page's cursor when more entries exist. */
+function windowResults(
+  ordered: QueryResultEntry[], matchCount: number, limit: number, sortFields: readonly SortField[],
+  binding: string, cursorStatus: CursorStatus, now: number,
+): QueryResult {
+  const results = ordered.length > limit ? ordered.slice(0, limit) : ordered;
+  const hasMore = matchCount > limit;
+  if (!hasMore || results.length === 0) return { results, hasMore, cursorStatus };
+  const last = results[results.length - 1]!;
+  const nextCursor = encodeCursor({ values: sortValues(last, sortFields), key: last.key }, binding, now);
+  return { results, hasMore, nextCursor, cursorStatus };
+}
+
+function sortValues(entry: QueryResultEntry, sortFields: readonly SortField[]): unknown[] {
+  return sortFields.map(([field]) => (entry.value as Record<string, unknown> | null)?.[field]);
 }
 
 /**

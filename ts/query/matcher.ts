@@ -161,13 +161,16 @@ export class Matcher {
     return true;
   }
 
-  /** Matches MessagePack values (any bytes: malformed ones match nothing). */
-  matchValues(values: readonly Uint8Array[]): MatchRows {
+  /**
+   * Matches MessagePack values (any bytes: malformed ones match nothing). With `selection`, only
+   * those query indexes run (the others read as not matching): the cost follows the selection.
+   */
+  matchValues(values: readonly Uint8Array[], selection?: Uint32Array): MatchRows {
     const set = this.#set;
     const rowWords = set.rowWords;
     const words = new Uint32Array(values.length * rowWords);
     for (let start = 0; start < values.length; ) {
-      const count = set.matchValues(values, start);
+      const count = set.matchValues(values, start, selection);
       words.set(set.outputWords(count * rowWords), start * rowWords);
       start += count;
     }
@@ -175,13 +178,13 @@ export class Matcher {
   }
 
   /** Matches the records of `table` at `slots`, in place; liveness is the caller's business. */
-  matchSlots(table: LwwTable, slots: ArrayLike<number>): MatchRows {
+  matchSlots(table: LwwTable, slots: ArrayLike<number>, selection?: Uint32Array): MatchRows {
     assert(table.core === this.core, "table belongs to another core");
     const set = this.#set;
     const rowWords = set.rowWords;
     const words = new Uint32Array(slots.length * rowWords);
     for (let start = 0; start < slots.length; ) {
-      const count = set.matchSlots(table.handle, slots, start);
+      const count = set.matchSlots(table.handle, slots, start, selection);
       words.set(set.outputWords(count * rowWords), start * rowWords);
       start += count;
     }

@@ -40,7 +40,7 @@ export interface Query {
   readonly sort?: Readonly<Record<string, SortDirection>>;
   /** Positive; truncates after filtering and sorting. */
   readonly limit?: number;
-  /** Opaque paging cursor; not implemented yet (executeQuery ignores it, see execute.ts). */
+  /** Opaque paging cursor issued with a previous page (cursor.ts). */
   readonly cursor?: string;
 }
 

@@ -13,6 +13,7 @@ import type { ServerConfig } from "./config.js";
 import type { ChangeNotifier } from "./change-notifier.js";
 import type { WritePipeline } from "./write-pipeline.js";
 import type { QuerySubscriptions } from "./query-subscriptions.js";
+import type { LiveQueries } from "./live-queries.js";
 import type { WriteInterceptor } from "./write-interceptor.js";
 import type { MetricsRegistry } from "../metrics/registry.js";
 
@@ -33,6 +34,7 @@ export interface ServerContext {
   /** Undefined with STORAGE=memory: nothing is persisted, PERSISTED cannot be achieved. */
   readonly storage: WriteBehindStorage | undefined;
   readonly queries: QuerySubscriptions;
+  readonly liveQueries: LiveQueries;
   /** Where features register their metrics. */
   readonly registry: MetricsRegistry;
   /** Conflict resolvers (or anything else that must see writes first); set by features. */

@@ -33,6 +33,7 @@ import { ChangeNotifier } from "./change-notifier.js";
 import { WritePipeline } from "./write-pipeline.js";
 import { QuerySubscriptions } from "./query-subscriptions.js";
 import { EventRouter } from "./event-router.js";
+import { LiveQueries } from "./live-queries.js";
 import { ProtocolHandler } from "./protocol-handler.js";
 import { createHttpRoutes, type ServerState } from "./http-routes.js";
 import type { ServerContext } from "./server-context.js";
@@ -66,7 +67,7 @@ export class GridServer {
   #http: HttpServer | undefined;
   #storage: WriteBehindStorage | undefined;
   #timers: NodeJS.Timeout[] = [];
-  #stopping: Promise<void> | undefined;
+  #stopping: Promise<StopReport> | undefined;
   #port = 0;
   readonly #wall: WallClock;
   readonly #options: ServerOptions;
@@ -123,6 +124,7 @@ export class GridServer {
     const notifier = new ChangeNotifier((error) => this.logger.error({ err: error }, "a change listener failed"));
     const queries = new QuerySubscriptions();
     const pipeline = new WritePipeline({ maps, hlc, policies: policies.value, notifier });
+    const liveQueries = new LiveQueries({ core, maps, policies: policies.value, queries, registry: this.registry, wall: this.#wall });
     const context: ServerContext = {
       config,
       nodeId: config.nodeId,
@@ -138,14 +140,18 @@ export class GridServer {
       pipeline,
       storage,
       queries,
+      liveQueries,
       registry: this.registry,
       websocketUrl: () => `ws://${config.host.includes(":") ? `[${config.host}]` : config.host}:${this.#port}`,
     };
     this.#context = context;
+    // Live queries first: QUERY_UPDATE may precede the SERVER_EVENT of the same write (§2.6).
+    notifier.subscribe(liveQueries);
     notifier.subscribe(new EventRouter({ subscriptions: queries, policies: policies.value, hlc }));
 
     const protocol = new ProtocolHandler(context, () => this.#transport!);
     this.#protocol = protocol;
+    protocol.onSessionClose((session) => liveQueries.removeSession(session));
     for (const feature of this.#options.features ?? []) feature({ context, protocol });
 
     const http = createHttpServer(
@@ -257,21 +263,32 @@ export class GridServer {
     });
     const opened = await storage.initialize();
     if (!opened.ok) {
-      throw new Error(`${config.storage} storage could not be opened: ${opened.error.message}` + (config.storage === "postgres" ? " (check DATABASE_URL and that the server accepts connections)" : ` (check that DATA_DIR ${config.dataDir} is writable)`));
+      throw new Error(`${config.storage} storage could not be opened: ${opened.error.message}` + (config.storage === "postgres" ? " (check DATABASE_URL and that the server accepts connections)" : ` (check that DATA_DIR ${config.dataDir} is a writable directory, or can be created as one)`));
     }
     this.#storage = storage;
     return storage;
   }
 
-  /** Stops accepting, closes connections (1001), flushes storage. Idempotent. */
+  /**
+   * Stops accepting, closes connections (1001), flushes storage. Idempotent. Everything happens
+   * within SHUTDOWN_TIMEOUT_MS less a small reserve for the process to exit. `isClean` is false
+   * when storage did not take every queued row (they are lost; the process should exit non-zero).
+   */
   stop(): Promise<void> {
+    return this.stopWithReport().then(() => undefined);
+  }
+
+  /** stop(), telling whether everything was flushed (the process entry uses it for its exit code). */
+  stopWithReport(): Promise<StopReport> {
     this.#stopping ??= this.#stop();
     return this.#stopping;
   }
 
-  async #stop(): Promise<void> {
-    const deadline = performance.now() + this.config.shutdownTimeoutMs;
+  async #stop(): Promise<StopReport> {
+    const budgetMs = Math.max(0, this.config.shutdownTimeoutMs - Math.min(exitReserveMs, this.config.shutdownTimeoutMs / 5));
+    const deadline = performance.now() + budgetMs;
     const remaining = (): number => Math.max(0, deadline - performance.now());
+    let isClean = true;
     this.#state = "stopping";
     for (const timer of this.#timers) clearInterval(timer);
     this.#transport?.stopAccepting();
@@ -281,16 +298,31 @@ export class GridServer {
     await this.#transport?.closeAll(remaining() / 2);
     if (this.#storage !== undefined) {
       const closed = await Promise.race([this.#storage.close(), sleep(remaining()).then(() => undefined)]);
-      if (closed === undefined) this.logger.error("storage did not finish its last flush before the shutdown timeout");
-      else if (!closed.ok) this.logger.error({ err: closed.error }, "storage could not flush everything before closing");
+      if (closed === undefined) {
+        isClean = false;
+        this.logger.error({ queuedRows: this.#storage.stats().queueRowCount }, "storage did not finish its last flush before the shutdown timeout; the queued rows are lost");
+      } else if (!closed.ok) {
+        isClean = false;
+        this.logger.error({ err: closed.error }, "storage could not flush everything before closing; the queued rows are lost");
+      }
     }
     this.#http?.closeAllConnections();
     await Promise.race([httpClosed, sleep(remaining())]);
     this.#context?.maps.destroy();
-    this.logger.info("server stopped");
+    this.logger.info({ isClean }, "server stopped");
     this.logger.flush();
+    return { isClean };
   }
 }
+
+/** The outcome of GridServer.stop(). */
+export interface StopReport {
+  /** True when every queued write reached storage (or there is no storage). */
+  readonly isClean: boolean;
+}
+
+/** Part of SHUTDOWN_TIMEOUT_MS kept for the process to exit after the stop (at most a fifth of it). */
+const exitReserveMs = 250;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());

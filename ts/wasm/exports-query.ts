@@ -14,4 +14,5 @@ export interface QueryExports {
   queryScanResume(): number;
   queryHostCalls(): number;
   queryDescribe(output: number): void;
+  querySelectPrograms(ptr: number, count: number): void;
 }

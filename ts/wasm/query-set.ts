@@ -106,7 +106,7 @@ export class QuerySet {
    * Matches values[start ..] (MessagePack bytes each) in one core call, as many as fit; returns
    * how many were matched. Their rows are then readable with rows(count).
    */
-  matchValues(values: readonly Uint8Array[], start: number): number {
+  matchValues(values: readonly Uint8Array[], start: number, selection?: Uint32Array): number {
     const core = this.core;
     const limit = Math.min(values.length - start, this.batchRecordsMax);
     core.resetStaging();
@@ -121,6 +121,7 @@ export class QuerySet {
       u32[(cell + BI.LENGTH) >>> 2] = value.length;
     }
     assert(count > 0 || limit === 0, "one value does not fit in the staging area");
+    this.#select(selection);
     const status = core.call("queryMatchValues", () =>
       core.exports.queryMatchValues(this.handle, core.inputPtr, count, core.outputPtr),
     );
@@ -133,16 +134,30 @@ export class QuerySet {
    * Matches the records of an LWW table at slots[start ..] in place (no copy), as many as fit in
    * one call; returns how many. Rows are then readable with rows(count).
    */
-  matchSlots(tableHandle: number, slots: ArrayLike<number>, start: number): number {
+  matchSlots(tableHandle: number, slots: ArrayLike<number>, start: number, selection?: Uint32Array): number {
     const core = this.core;
     const count = Math.min(slots.length - start, this.batchRecordsMax);
     const base = core.inputPtr >>> 2;
     for (let i = 0; i < count; i++) core.u32[base + i] = slots[start + i]!;
+    this.#select(selection);
     const status = core.call("queryMatchSlots", () =>
       core.exports.queryMatchSlots(this.handle, tableHandle, core.inputPtr, count, core.outputPtr),
     );
     assert(status === Status.OK, `queryMatchSlots: ${statusName(status)}`);
     return count;
+  }
+
+  /**
+   * Restricts the next match call to the programs in `selection` (written to the scratch area,
+   * which the match call does not use); undefined runs every program.
+   */
+  #select(selection: Uint32Array | undefined): void {
+    if (selection === undefined) return;
+    const core = this.core;
+    assert(selection.length > 0, "an empty selection would mean every program");
+    assert(selection.length * 4 <= core.scratchBytes, "selection larger than the scratch area");
+    core.u32.set(selection, core.scratchPtr >>> 2);
+    core.call("querySelectPrograms", () => core.exports.querySelectPrograms(core.scratchPtr, selection.length));
   }
 
   /**

@@ -1,12 +1,9 @@
-// QUERY_SUB / QUERY_UNSUB (PROTOCOL §10.1–10.2): evaluate the query over the map's live entries,
-// answer QUERY_RESP, and register the subscription (which also routes SERVER_EVENTs, §7.4).
-// Registration and evaluation happen in one synchronous step, so no write can fall between them.
+// QUERY_SUB / QUERY_UNSUB (PROTOCOL §10.1–10.2): authorize, then the live-query engine evaluates
+// the query and registers the subscription in one synchronous step (no write falls between
+// them); QUERY_RESP carries the page, filtered per §3.6, with its cursor fields.
 
-import { executeQuery } from "../../query/execute.js";
-import { matchesQuery } from "../../query/reference.js";
 import type { Query } from "../../query/predicate.js";
 import type { QueryWire } from "../../protocol/messages.js";
-import { limits } from "../../core/limits.js";
 import { applyReadFilter } from "../../auth/permissions.js";
 import type { ServerContext } from "../server-context.js";
 import type { Session } from "../session.js";
@@ -17,36 +14,24 @@ export async function handleQuerySub(server: ServerContext, session: Session, qu
     session.sendError(403, `Access Denied for map ${mapName}`);
     return;
   }
-  if (server.queries.countOf(session) >= limits.querySubscriptionsPerConnectionMax && !session.queries.has(queryId)) {
-    session.sendError(400, `Query subscription limit reached (${limits.querySubscriptionsPerConnectionMax} per connection)`);
+  const map = await server.maps.getOrLoadMap(mapName);
+  const subscribed = server.liveQueries.subscribe(session, queryId, mapName, query as Query, map);
+  if (!subscribed.ok) {
+    const error = subscribed.error;
+    session.sendError(400, "reason" in error ? `Invalid query: ${error.reason}` : `Invalid query: ${error.code}`);
     return;
   }
-  const map = await server.maps.getOrLoadMap(mapName);
-  const filter = server.policies.readFilter(principal, mapName);
-  let results: Array<{ key: string; value: unknown }> = [];
-  let hasMore = false;
-  if (map?.kind === "lww") {
-    const executed = executeQuery(map.lww, query as Query, server.wall());
-    if (!executed.ok) {
-      session.sendError(400, `Invalid query: ${executed.error.code}`);
-      return;
-    }
-    results = executed.value.results.map((entry) => ({ key: entry.key, value: applyReadFilter(filter, entry.value) }));
-    hasMore = executed.value.hasMore;
-  } else if (map?.kind === "or") {
-    // An OR map's value for a key is the array of its live values (§10.1 step 3).
-    for (const key of map.or.allKeys()) {
-      const values = map.or.get(key);
-      if (values.length === 0 || !matchesQuery(query as Query, values)) continue;
-      results.push({ key, value: applyReadFilter(filter, values) });
-    }
-  }
-  server.queries.add({ session, queryId, mapName });
   session.queries.set(queryId, mapName);
-  session.send({ type: "QUERY_RESP", payload: { queryId, results, hasMore, cursorStatus: "none" } });
+  const filter = server.policies.readFilter(principal, mapName);
+  const page = subscribed.value;
+  const results = page.results.map((entry) => ({ key: entry.key, value: applyReadFilter(filter, entry.value) }));
+  session.send({
+    type: "QUERY_RESP",
+    payload: { queryId, results, hasMore: page.hasMore, cursorStatus: page.cursorStatus, ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }) },
+  });
 }
 
 export function handleQueryUnsub(server: ServerContext, session: Session, queryId: string): void {
-  server.queries.remove(session, queryId);
+  server.liveQueries.unsubscribe(session, queryId);
   session.queries.delete(queryId);
 }

@@ -1,0 +1,333 @@
+// Live queries (PROTOCOL §10): QUERY_SUB snapshots, then QUERY_UPDATE ENTER / UPDATE / LEAVE for
+// every change that moves a key into, within or out of a subscription's result set — the
+// writer's own subscriptions included.
+//
+// Per map, every subscription's query is one program in one query set in the compute core, and
+// a StandingQueryIndex files the queries by guard (a field pinned to a constant). For each batch
+// of changes: collect the candidate queries (guards the new values hit, unguarded queries, and
+// the queries whose result set holds a changed key), then match the changed values against the
+// candidates only, in one core call, and compare with each subscription's current keys. The
+// work per write follows the queries it can affect, not the number of standing queries.
+//
+// Subscriptions with a limit keep a window: when one of their keys or a matching value changes,
+// the window is recomputed and diffed (keys that left get LEAVE, keys that entered get ENTER, the
+// changed key if still inside gets UPDATE), as TopGun does.
+//
+// QUERY_UPDATE values are the stored MessagePack bytes spliced into each subscriber's envelope
+// (encodeQueryUpdate), so a value is never re-encoded per subscriber; field-level READ filtering
+// (§3.6, recommended for updates too) switches to a per-subscriber encoding when a policy
+// restricts fields. UPDATE is skipped when the value did not change (same bytes).
+
+import { err, ok, type Result } from "../core/result.js";
+import { limits } from "../core/limits.js";
+import { applyReadFilter } from "../auth/permissions.js";
+import { serialize } from "../protocol/codec.js";
+import { encodeQueryUpdate } from "../protocol/envelope.js";
+import { executeQuery, type QueryResult } from "../query/execute.js";
+import { Matcher } from "../query/matcher.js";
+import { matchesQuery } from "../query/reference.js";
+import type { Query, QueryError } from "../query/predicate.js";
+import { guardOf, StandingQueryIndex } from "../query/standing-query-index.js";
+import type { ServerMap } from "../maps/server-map.js";
+import type { Counter, Gauge } from "../metrics/index.js";
+import type { ChangeListener, MapChange } from "./change-notifier.js";
+import type { Session } from "./session.js";
+import type { Core } from "../wasm/core.js";
+import type { MapProvider } from "../maps/map-provider.js";
+import type { PolicyEngine } from "../auth/permissions.js";
+import type { MetricsRegistry } from "../metrics/registry.js";
+import type { WallClock } from "../core/hlc.js";
+import type { QuerySubscriptions } from "./query-subscriptions.js";
+
+export interface LiveQueriesOptions {
+  readonly core: Core;
+  readonly maps: MapProvider;
+  readonly policies: PolicyEngine;
+  /** The routing index of SERVER_EVENTs (§7.4), kept in step with the subscriptions. */
+  readonly queries: QuerySubscriptions;
+  readonly registry: MetricsRegistry;
+  readonly wall: WallClock;
+}
+
+interface LiveSubscription {
+  readonly session: Session;
+  readonly queryId: string;
+  readonly mapName: string;
+  readonly query: Query;
+  readonly program: number;
+  /** The keys currently in the result set (for windowed queries: the window). */
+  readonly keys: Set<string>;
+  readonly isWindowed: boolean;
+}
+
+/** The live state of one map: its query set in the core and its index. */
+class MapLive {
+  readonly matcher: Matcher;
+  readonly index = new StandingQueryIndex<number>();
+  readonly byProgram = new Map<number, LiveSubscription>();
+  /** key -> programs whose result set holds it */
+  readonly members = new Map<string, Set<number>>();
+
+  constructor(matcher: Matcher) {
+    this.matcher = matcher;
+  }
+
+  addMember(key: string, program: number): void {
+    let programs = this.members.get(key);
+    if (programs === undefined) this.members.set(key, (programs = new Set()));
+    programs.add(program);
+  }
+
+  removeMember(key: string, program: number): void {
+    const programs = this.members.get(key);
+    if (programs === undefined) return;
+    programs.delete(program);
+    if (programs.size === 0) this.members.delete(key);
+  }
+}
+
+/** The final state of a key after a batch of changes. */
+interface KeyState {
+  readonly key: string;
+  readonly isLive: boolean;
+  /** The value as JS (for guards, OR arrays and filtering) and as MessagePack bytes. */
+  readonly value: unknown;
+  readonly bytes: Uint8Array | undefined;
+  /** The value's bytes before the batch (undefined: absent). */
+  readonly previousBytes: Uint8Array | undefined;
+}
+
+export type SubscribeResult = Result<QueryResult, QueryError>;
+
+export class LiveQueries implements ChangeListener {
+  readonly #server: LiveQueriesOptions;
+  readonly #maps = new Map<string, MapLive>();
+  readonly #bySession = new Map<Session, Map<string, LiveSubscription>>();
+  readonly #subscriptionsGauge: Gauge;
+  readonly #updatesSent: Counter;
+  readonly #matchCalls: Counter;
+  readonly #candidatesEvaluated: Counter;
+
+  constructor(server: LiveQueriesOptions) {
+    this.#server = server;
+    this.#subscriptionsGauge = server.registry.gauge({ name: "topgun_live_query_subscriptions", help: "Live query subscriptions." });
+    this.#updatesSent = server.registry.counter({ name: "topgun_query_updates_total", help: "QUERY_UPDATE messages sent (live-query matches)." });
+    this.#matchCalls = server.registry.counter({ name: "topgun_live_query_match_calls_total", help: "Core calls matching changed values against standing queries." });
+    this.#candidatesEvaluated = server.registry.counter({
+      name: "topgun_live_query_candidates_total",
+      help: "Standing queries a batch of changes was matched against (the index keeps this to the queries a write can affect).",
+    });
+  }
+
+  /**
+   * Evaluates `query` over `map` (undefined: the map does not exist yet), registers the
+   * subscription with the keys it returned, and returns the QUERY_RESP content. Synchronous, so
+   * no write falls between the snapshot and the registration (§10.1 step 4).
+   */
+  subscribe(session: Session, queryId: string, mapName: string, query: Query, map: ServerMap | undefined): SubscribeResult {
+    const perSession = this.#bySession.get(session);
+    if (!perSession?.has(queryId) && (perSession?.size ?? 0) >= limits.querySubscriptionsPerConnectionMax) {
+      return err({ code: "QUERY_INVALID", reason: `Query subscription limit reached (${limits.querySubscriptionsPerConnectionMax} per connection)` });
+    }
+    // A repeated queryId replaces its subscription (§10.1); drop the old one first, so its map
+    // state is released before the new one is built.
+    this.unsubscribe(session, queryId);
+    const snapshot = this.#snapshot(map, query);
+    if (!snapshot.ok) return snapshot;
+    let live = this.#maps.get(mapName);
+    if (live === undefined) {
+      live = new MapLive(new Matcher(this.#server.core));
+      this.#maps.set(mapName, live);
+    }
+    const added = live.matcher.add(query);
+    if (!added.ok) return added;
+    const subscription: LiveSubscription = {
+      session, queryId, mapName, query, program: added.value,
+      keys: new Set(snapshot.value.results.map((entry) => entry.key)),
+      isWindowed: query.limit !== undefined && query.limit !== 0,
+    };
+    live.byProgram.set(subscription.program, subscription);
+    live.index.add(subscription.program, guardOf(query));
+    for (const key of subscription.keys) live.addMember(key, subscription.program);
+    let sessionMap = this.#bySession.get(session);
+    if (sessionMap === undefined) this.#bySession.set(session, (sessionMap = new Map()));
+    sessionMap.set(queryId, subscription);
+    this.#server.queries.add({ session, queryId, mapName });
+    this.#subscriptionsGauge.inc();
+    return snapshot;
+  }
+
+  unsubscribe(session: Session, queryId: string): void {
+    const subscription = this.#bySession.get(session)?.get(queryId);
+    if (subscription === undefined) return;
+    this.#bySession.get(session)!.delete(queryId);
+    this.#server.queries.remove(session, queryId);
+    const live = this.#maps.get(subscription.mapName)!;
+    live.byProgram.delete(subscription.program);
+    live.index.remove(subscription.program);
+    for (const key of subscription.keys) live.removeMember(key, subscription.program);
+    live.matcher.remove(subscription.program);
+    if (live.byProgram.size === 0) {
+      live.matcher.destroy();
+      this.#maps.delete(subscription.mapName);
+    }
+    this.#subscriptionsGauge.dec();
+  }
+
+  removeSession(session: Session): void {
+    for (const queryId of [...(this.#bySession.get(session)?.keys() ?? [])]) this.unsubscribe(session, queryId);
+    this.#bySession.delete(session);
+  }
+
+  #snapshot(map: ServerMap | undefined, query: Query): SubscribeResult {
+    const now = this.#server.wall();
+    if (map === undefined) return ok({ results: [], hasMore: false, cursorStatus: query.cursor === undefined ? "none" : "invalid" });
+    if (map.kind === "lww") return executeQuery(map.lww, query, now);
+    // An OR map's value for a key is the array of its live values (§10.1 step 3).
+    const results = [];
+    for (const key of map.or.allKeys()) {
+      const values = map.or.get(key);
+      if (values.length > 0 && matchesQuery(query, values)) results.push({ key, value: values });
+    }
+    return ok({ results, hasMore: false, cursorStatus: "none" });
+  }
+
+  onChanges(changes: readonly MapChange[]): void {
+    let byMap: Map<string, MapChange[]> | undefined;
+    for (const change of changes) {
+      if (!this.#maps.has(change.mapName)) continue;
+      byMap ??= new Map();
+      let list = byMap.get(change.mapName);
+      if (list === undefined) byMap.set(change.mapName, (list = []));
+      list.push(change);
+    }
+    if (byMap === undefined) return;
+    for (const [mapName, list] of byMap) this.#onMapChanges(mapName, this.#maps.get(mapName)!, list);
+  }
+
+  #onMapChanges(mapName: string, live: MapLive, changes: readonly MapChange[]): void {
+    const states = this.#finalStates(mapName, changes);
+    const candidates = new Set<number>();
+    for (const state of states) {
+      if (state.isLive) live.index.collect(state.value, candidates);
+      const members = live.members.get(state.key);
+      if (members !== undefined) for (const program of members) candidates.add(program);
+    }
+    if (candidates.size === 0) return;
+    this.#candidatesEvaluated.inc(candidates.size);
+    // One core call: every changed live value against the candidate queries only.
+    const liveStates = states.filter((state) => state.isLive);
+    const selection = Uint32Array.from(candidates);
+    const rows = liveStates.length === 0 ? undefined : live.matcher.matchValues(liveStates.map((state) => state.bytes!), selection);
+    if (rows !== undefined) this.#matchCalls.inc();
+    const rowOf = new Map(liveStates.map((state, index) => [state.key, index]));
+    for (const program of candidates) {
+      const subscription = live.byProgram.get(program);
+      if (subscription === undefined) continue;
+      if (subscription.isWindowed) {
+        this.#refreshWindow(live, subscription, states);
+        continue;
+      }
+      for (const state of states) {
+        const row = rowOf.get(state.key);
+        const matches = row !== undefined && rows!.has(row, program);
+        this.#transition(live, subscription, state, matches);
+      }
+    }
+  }
+
+  /** ENTER / UPDATE / LEAVE of one key for one subscription without a window (§10.6 table). */
+  #transition(live: MapLive, subscription: LiveSubscription, state: KeyState, matches: boolean): void {
+    const was = subscription.keys.has(state.key);
+    if (matches && !was) {
+      subscription.keys.add(state.key);
+      live.addMember(state.key, subscription.program);
+      this.#send(subscription, state, "ENTER");
+    } else if (matches && was) {
+      if (!sameBytes(state.bytes, state.previousBytes)) this.#send(subscription, state, "UPDATE");
+    } else if (!matches && was) {
+      subscription.keys.delete(state.key);
+      live.removeMember(state.key, subscription.program);
+      this.#send(subscription, { ...state, bytes: undefined, value: null }, "LEAVE");
+    }
+  }
+
+  /** Recomputes a limited subscription's window and sends the difference. */
+  #refreshWindow(live: MapLive, subscription: LiveSubscription, states: readonly KeyState[]): void {
+    const map = this.#server.maps.peek(subscription.mapName);
+    const recomputed = this.#snapshot(map, subscription.query);
+    if (!recomputed.ok) return;
+    const window = new Map(recomputed.value.results.map((entry) => [entry.key, entry.value]));
+    const changed = new Map(states.map((state) => [state.key, state]));
+    for (const key of [...subscription.keys]) {
+      if (window.has(key)) continue;
+      subscription.keys.delete(key);
+      live.removeMember(key, subscription.program);
+      this.#send(subscription, { key, isLive: false, value: null, bytes: undefined, previousBytes: undefined }, "LEAVE");
+    }
+    for (const [key, value] of window) {
+      const state = changed.get(key);
+      if (!subscription.keys.has(key)) {
+        subscription.keys.add(key);
+        live.addMember(key, subscription.program);
+        this.#send(subscription, state ?? { key, isLive: true, value, bytes: serialize(value), previousBytes: undefined }, "ENTER");
+      } else if (state !== undefined && !sameBytes(state.bytes, state.previousBytes)) {
+        this.#send(subscription, state, "UPDATE");
+      }
+    }
+  }
+
+  #send(subscription: LiveSubscription, state: KeyState, changeType: "ENTER" | "UPDATE" | "LEAVE"): void {
+    const { session, queryId } = subscription;
+    const policies = this.#server.policies;
+    let bytes: Uint8Array;
+    if (state.bytes !== undefined && policies.hasFieldRestrictions && session.principal !== undefined) {
+      const filtered = applyReadFilter(policies.readFilter(session.principal, subscription.mapName), state.value);
+      bytes = encodeQueryUpdate(queryId, state.key, serialize(filtered), changeType);
+    } else {
+      bytes = encodeQueryUpdate(queryId, state.key, state.bytes, changeType);
+    }
+    if (session.sendEncoded("QUERY_UPDATE", bytes)) this.#updatesSent.inc();
+  }
+
+  /** The state of each changed key after the batch (several changes to one key collapse). */
+  #finalStates(mapName: string, changes: readonly MapChange[]): KeyState[] {
+    const first = new Map<string, MapChange>();
+    const last = new Map<string, MapChange>();
+    for (const change of changes) {
+      if (!first.has(change.key)) first.set(change.key, change);
+      last.set(change.key, change);
+    }
+    const now = this.#server.wall();
+    const map = this.#server.maps.peek(mapName);
+    const states: KeyState[] = [];
+    for (const [key, change] of last) {
+      const before = first.get(key)!;
+      if (change.mapKind === "or") {
+        const values = map?.kind === "or" ? map.or.get(key) : [];
+        const bytes = serialize(values);
+        states.push({ key, isLive: values.length > 0, value: values, bytes, previousBytes: undefined });
+        continue;
+      }
+      const record = change.record!;
+      const expired = record.ttlMs !== undefined && record.ttlMs > 0 && record.timestamp.millis + record.ttlMs < now;
+      const isLive = change.eventType !== "REMOVE" && !expired && record.value !== null && record.value !== undefined;
+      const previousBytes = before.previousWasTombstone ? undefined : before.previousValue;
+      states.push({ key, isLive, value: isLive ? record.value : null, bytes: isLive ? change.newValue : undefined, previousBytes });
+    }
+    return states;
+  }
+
+  /** Active subscriptions (tests, metrics). */
+  get size(): number {
+    let count = 0;
+    for (const perSession of this.#bySession.values()) count += perSession.size;
+    return count;
+  }
+}
+
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.length !== b.length) return false;
+  return Buffer.compare(a, b) === 0;
+}
