@@ -41,6 +41,8 @@ export const limits = {
   connectionInboundBytesMax: 16 << 20,
   /** How often heartbeat and authentication timeouts are checked, ms. */
   livenessSweepIntervalMs: 1_000,
+  /** Least time between two clock-drift warnings in the log, ms (the rest are counted). */
+  driftWarningIntervalMs: 10_000,
 
   // Authentication, permissions and inbound validation (ts/auth, ts/protocol).
   /**
@@ -114,6 +116,44 @@ export const limits = {
   securityPoliciesBytesMax: 1 << 20,
   /** Label combinations of one metric. Past it new ones are counted under "other". */
   metricLabelCombinationsMax: 1000,
+
+  // Topics, locks, counters and the event journal (PROTOCOL §12–§14, §16; ts/server/features/).
+  /** Longest topic name, characters (PROTOCOL §12). Longer ⇒ ERROR 400 "Invalid topic name". */
+  topicNameLengthMax: 256,
+  /** Topics one connection subscribes to (PROTOCOL §12). Past it ⇒ ERROR 400 "Subscription limit reached". */
+  topicsPerConnectionMax: 100,
+  /** Connections subscribed to one topic: as many as the server has sockets. Past it ⇒ ERROR 400 "Subscription limit reached". */
+  topicSubscribersMax: 10_000,
+  /** Lock lease when LOCK_REQUEST has no ttl (or 0), ms (PROTOCOL §13). */
+  lockTtlMsDefault: 10_000,
+  /** Shortest lock lease, ms (PROTOCOL §13): a shorter ttl is raised to it. */
+  lockTtlMsMin: 1_000,
+  /** Longest lock lease, ms (PROTOCOL §13): a longer ttl is lowered to it. */
+  lockTtlMsMax: 300_000,
+  /** Longest time between two lock-expiry checks while a lock is held, ms (PROTOCOL §13: at least once a second). */
+  lockExpiryCheckIntervalMs: 1_000,
+  /** Longest lock or counter name, UTF-8 bytes (names are ids, like keys). Longer ⇒ ERROR 400. */
+  lockNameBytesMax: 1024,
+  /** Lock names with state (held, waited for) at once. Past it a request for a new name ⇒ ERROR 400 "Lock limit reached". */
+  lockNamesMax: 100_000,
+  /** Locks one connection holds plus its queued requests. Past it ⇒ ERROR 400 "Lock limit reached". */
+  lockRequestsPerConnectionMax: 1000,
+  /** Requests queued for one lock. Past it ⇒ ERROR 400 "Lock limit reached". */
+  lockWaitersMax: 10_000,
+  /** Named PN-counters one server holds; TopGun keeps them for the server's life. Past it a new name ⇒ ERROR 400 "Counter limit reached". */
+  countersMax: 100_000,
+  /** Counters one connection is subscribed to. Past it a new one ⇒ ERROR 400 "Subscription limit reached". */
+  counterSubscriptionsPerConnectionMax: 1000,
+  /** Value bytes (value + previous value) the event journal keeps; past it the oldest events are dropped, as past JOURNAL_CAPACITY. */
+  journalBytesMax: 256 << 20,
+  /** JOURNAL_READ `limit` when absent (PROTOCOL §16). */
+  journalReadEventsDefault: 100,
+  /** Largest JOURNAL_READ `limit`; a larger one is lowered to it (hasMore tells the client to read on). */
+  journalReadEventsMax: 1000,
+  /** Journal events replayed to one subscription per turn of the event loop (a long replay is sent in slices). */
+  journalReplayEventsPerTurnMax: 1000,
+  /** JOURNAL_SUBSCRIBE subscriptions one connection holds. Past it ⇒ ERROR 400 "Subscription limit reached". */
+  journalSubscriptionsPerConnectionMax: 100,
 
   // Storage (ts/storage/). writeBehindQueueRowsMax and writeBehindQueueBytesMax above bound the
   // write-behind queue; these bound everything else the storage layer holds or sends at once.
@@ -189,6 +229,24 @@ export const limits = {
   postgresConnectTimeoutMs: 5_000,
   /** PostgreSQL: longest statement, ms (server-side statement_timeout); then the call fails. */
   postgresStatementTimeoutMs: 60_000,
+
+  // User code in the sandbox (PROTOCOL §15, §17; ts/sandbox/). Time, memory and output of one
+  // call are server options (SANDBOX_TIMEOUT_MS, SANDBOX_MEMORY_BYTES_MAX, SANDBOX_OUTPUT_BYTES_MAX).
+  /**
+   * Sandbox calls waiting for a free worker, server-wide. Each is one connection's request (a
+   * connection has one in flight), so 1024 covers many busy clients; at 100 ms a call and 2
+   * workers a full queue drains in under a minute. Past it a call fails at once ("Sandbox overloaded").
+   */
+  sandboxCallsWaitingMax: 1024,
+  /** Keys of one ENTRY_PROCESS_BATCH, run one after the other. Past it ⇒ ERROR 400. */
+  entryProcessBatchKeysMax: 1000,
+  /** Conflict resolvers on one map (PROTOCOL §17: 100). Past it REGISTER_RESOLVER fails. */
+  resolversPerMapMax: 100,
+  /**
+   * Characters of resolver code held server-wide (code is ≤ 50 000 each, and maps are many).
+   * 64 Mi chars is ~1300 largest resolvers. Past it REGISTER_RESOLVER fails.
+   */
+  resolverCodeCharsTotalMax: 64 << 20,
 } as const;
 
 if (limits.writeBehindQueueBytesMax > limits.storageWriteBytesMax) {

@@ -23,4 +23,4 @@ export {
 export { validateMessage, VALIDATION_ISSUE_CODES, type ValidationIssue, type ValidationIssueCode } from "./validate.js";
 export { decodeFrame, FRAME_ENCODINGS, type DecodedFrame, type FrameEncoding, type FrameError } from "./frame.js";
 export { unpackBatch, BATCH_LAYOUTS, type BatchLayout, type UnpackedBatch, type BatchError, type BatchErrorCode } from "./batch-envelope.js";
-export { encodeQueryUpdate } from "./envelope.js";
+export { encodeQueryUpdate, encodeOpAck, type AckResult } from "./envelope.js";

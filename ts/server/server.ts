@@ -115,8 +115,19 @@ export class GridServer {
 
     const core = await loadCore();
     this.#core = core;
+    // Drift warnings are logged at most once per interval with a count: a client sending future
+    // timestamps must not be able to flood the log (one warning per op would be a DoS).
+    let driftCount = 0;
+    let driftLoggedAt = -Infinity;
     const hlc = new Hlc(config.nodeId, this.#wall, {
-      onDrift: (driftMs) => this.logger.warn({ driftMs }, "a remote timestamp is ahead of the wall clock by more than the drift limit"),
+      onDrift: (driftMs) => {
+        driftCount += 1;
+        const now = this.#wall();
+        if (now - driftLoggedAt < limits.driftWarningIntervalMs) return;
+        this.logger.warn({ driftMs, timestamps: driftCount }, "remote timestamps ahead of the wall clock by more than the drift limit");
+        driftLoggedAt = now;
+        driftCount = 0;
+      },
     });
     const maps = new MapProvider({ core, hlc, wall: this.#wall });
     const storage = await this.#openStorage();

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { propertyRuns, propertySeed } from "../../support/core.js";
-import { encodeQueryUpdate } from "../../../ts/protocol/envelope.js";
+import { encodeOpAck, encodeQueryUpdate } from "../../../ts/protocol/envelope.js";
 import { serialize } from "../../../ts/protocol/codec.js";
 
 const seed = propertySeed();
@@ -23,5 +23,20 @@ test(`encodeQueryUpdate equals serialize of the same message (seed ${seed})`, ()
       },
     ),
     { seed, numRuns: propertyRuns(100) },
+  );
+});
+
+test(`encodeOpAck equals serialize of the same OP_ACK (seed ${seed})`, () => {
+  const resultArb = fc.record(
+    { opId: fc.string({ maxLength: 40 }), success: fc.boolean(), achievedLevel: fc.constantFrom("APPLIED", "PERSISTED", "FIRE_AND_FORGET"), error: fc.string({ maxLength: 300 }) },
+    { requiredKeys: ["opId", "success", "achievedLevel"] },
+  );
+  fc.assert(
+    fc.property(fc.string({ maxLength: 40 }), fc.option(fc.constantFrom("APPLIED", "PERSISTED"), { nil: undefined }), fc.array(resultArb, { maxLength: 70 }), (lastId, level, results) => {
+      const plain = results.map((r) => ({ ...r }));
+      const expected = serialize({ type: "OP_ACK", payload: level === undefined ? { lastId, results: plain } : { lastId, achievedLevel: level, results: plain } });
+      assert.deepEqual(Buffer.from(encodeOpAck(lastId, level, plain)), Buffer.from(expected));
+    }),
+    { seed, numRuns: propertyRuns(200) },
   );
 });

@@ -9,6 +9,7 @@
 
 import { performance } from "node:perf_hooks";
 import type { ClientOp, WriteConcern } from "../../protocol/messages.js";
+import { encodeOpAck, type AckResult } from "../../protocol/envelope.js";
 import type { OpRejectionReason } from "../../metrics/server-metrics.js";
 import type { ServerContext } from "../server-context.js";
 import type { Session } from "../session.js";
@@ -82,7 +83,7 @@ function sendAck(
   server: ServerContext, session: Session, ops: readonly ClientOp[], outcomes: readonly OpOutcome[],
   batchConcern: WriteConcern | undefined, lastId: string, persisted: boolean, startedAt: number,
 ): void {
-  const results = new Array(outcomes.length);
+  const results: AckResult[] = new Array(outcomes.length);
   // The batch's level is its weakest applied op's; absent when no op was applied.
   let weakest: WriteConcern | undefined;
   for (let i = 0; i < outcomes.length; i++) {
@@ -97,7 +98,7 @@ function sendAck(
     server.metrics.opsAcked.labels(level).inc();
     results[i] = { opId: outcome.opId, success: true, achievedLevel: level };
   }
-  session.send({ type: "OP_ACK", payload: weakest === undefined ? { lastId, results } : { lastId, achievedLevel: weakest, results } });
+  session.sendEncoded("OP_ACK", encodeOpAck(lastId, weakest, results));
   server.metrics.ackLatencySeconds.observe((performance.now() - startedAt) / 1000);
 }
 
