@@ -26,3 +26,5 @@ export function memoryLiveBytesTotal(): f64 {
 
 export * from "./query/exports";
 export * from "./crdt/or-exports";
+export { scanWriteFrame } from "./codec/write-frame";
+export { frameRegion } from "./codec/frame-region";

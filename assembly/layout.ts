@@ -640,3 +640,45 @@ export const QUERY_DESCRIBE_WORDS: u32 = 9;
  * Query matcher statuses, 48..63. They belong in the Status enum above; they live here until the
  * enum's owner moves them, so that this section stays the only one the matcher edits.
  */
+
+// ---------------------------------------------------------------------------------------------
+// Write frames read in place (codec/write-frame.ts): the fast path of CLIENT_OP and OP_BATCH.
+//
+// TS copies a frame's bytes into the frame region (its own block, growing up to the frame size
+// limit; nothing else writes there) and calls scanWriteFrame. For each op the core writes a
+// RecordInput cell (RI_*) in the input region, pointing into the frame, ready for lwwMergeBatch,
+// and a WriteOpMeta cell in the output region:
+//   0 idPtr   4 idLength   8 mapNamePtr   12 mapNameLength   16 opType (WOP_*)
+//   20 writeConcern (WC_*, 0 absent)   24 flags (WF_*)   28 (unused)   32 timeout f64
+// and a WriteFrameMeta block at the start of the scratch area:
+//   0 kind (WFK_*)   4 opCount   8 writeConcern of the batch (WC_*)   12 (unused)   16 timeout f64
+// Anything the fast path does not cover exactly (OR ops, a REMOVE without a record, a field of an
+// unexpected type, text storage refuses, an unusual number) makes the whole frame SLOW_PATH:
+// TS then decodes and validates it the general way, which also produces the precise errors.
+
+export const WRITE_SLOW_PATH: u32 = 64;
+
+export const WM_ID_PTR: u32 = 0;
+export const WM_ID_LENGTH: u32 = 4;
+export const WM_MAP_NAME_PTR: u32 = 8;
+export const WM_MAP_NAME_LENGTH: u32 = 12;
+export const WM_OP_TYPE: u32 = 16;
+export const WM_WRITE_CONCERN: u32 = 20;
+export const WM_FLAGS: u32 = 24;
+export const WM_TIMEOUT: u32 = 32;
+
+export const WFM_KIND: u32 = 0;
+export const WFM_OP_COUNT: u32 = 4;
+export const WFM_WRITE_CONCERN: u32 = 8;
+export const WFM_TIMEOUT: u32 = 16;
+
+export const WFK_OP_BATCH: u32 = 1;
+export const WFK_CLIENT_OP: u32 = 2;
+
+export const WOP_PUT: u32 = 1;
+export const WOP_REMOVE: u32 = 2;
+
+export const WF_HAS_ID: u32 = 1;
+export const WF_HAS_TIMEOUT: u32 = 2;
+/** The record's value is nil (a tombstone). */
+export const WF_TOMBSTONE: u32 = 4;

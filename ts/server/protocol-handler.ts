@@ -28,6 +28,8 @@ import {
 import { handleQuerySub, handleQueryUnsub } from "./handlers/query-handler.js";
 import { handlePartitionMapRequest } from "./handlers/partition-handler.js";
 import { isInboundMessageType, type MessageType } from "../protocol/message-types.js";
+import { WriteFrameScanner } from "../wasm/write-frame.js";
+import { tryFastWrite } from "./fast-write.js";
 import { newTraceId } from "../core/request-context.js";
 
 /** Extra handlers by message type (features register theirs: topics, locks, search, ...). */
@@ -40,9 +42,12 @@ export class ProtocolHandler implements FrameHandler {
   readonly #extraHandlers = new Map<string, MessageHandler>();
   readonly #closeListeners: Array<(session: Session) => void> = [];
 
-  constructor(server: ServerContext, transport: () => WebSocketTransport) {
+  readonly #scanner: WriteFrameScanner | undefined;
+
+  constructor(server: ServerContext, transport: () => WebSocketTransport, options: { readonly inPlaceWrites: boolean }) {
     this.#server = server;
     this.#transport = transport;
+    this.#scanner = options.inPlaceWrites ? new WriteFrameScanner(server.core, server.config.frameBytesMax) : undefined;
   }
 
   /** Registers the handler of a message type this file does not handle itself. */
@@ -90,6 +95,11 @@ export class ProtocolHandler implements FrameHandler {
 
   onFrame(connection: Connection, data: Buffer): void | Promise<void> {
     const session = connection.session as Session;
+    // Writes of an authenticated connection first try the in-place path (fast-write.ts).
+    if (this.#scanner !== undefined && session.isAuthenticated && isWriteFrame(data)) {
+      const fast = tryFastWrite(this.#server, session, data, this.#scanner);
+      if (fast !== "slow") return fast;
+    }
     const decoded = decodeFrame(data);
     if (!decoded.ok) {
       this.#server.metrics.framesRejected.labels("undecodable").inc();
@@ -237,3 +247,22 @@ function serializeAuthFail(error: string): Uint8Array {
 }
 
 import { serialize as serializeMessage } from "../protocol/codec.js";
+
+// A MessagePack map whose first key is "type" with the value "OP_BATCH" or "CLIENT_OP", as
+// TopGun's serialize() writes them: the only frames worth trying in place.
+const opBatchTag = Buffer.from([0xa4, 0x74, 0x79, 0x70, 0x65, 0xa8, ...Buffer.from("OP_BATCH")]);
+const clientOpTag = Buffer.from([0xa4, 0x74, 0x79, 0x70, 0x65, 0xa9, ...Buffer.from("CLIENT_OP")]);
+
+function isWriteFrame(data: Buffer): boolean {
+  const first = data[0];
+  const offset = first === 0xde ? 3 : first !== undefined && first >= 0x80 && first <= 0x8f ? 1 : -1;
+  if (offset < 0) return false;
+  return hasTagAt(data, opBatchTag, offset) || hasTagAt(data, clientOpTag, offset);
+}
+
+function hasTagAt(data: Buffer, tag: Buffer, offset: number): boolean {
+  // Buffer#compare throws when the range passes the end: a short frame ({type:"HELLO"}, a
+  // truncated one) is simply not a write frame.
+  if (data.length < offset + tag.length) return false;
+  return data.compare(tag, 0, tag.length, offset, offset + tag.length) === 0;
+}

@@ -44,6 +44,8 @@ export interface ServerOptions {
   readonly wall?: WallClock;
   /** A logger to use instead of one built from the config (tests). */
   readonly logger?: Logger;
+  /** Merge write frames in place when possible (fast-write.ts); tests turn it off to compare. */
+  readonly inPlaceWrites?: boolean;
   /** Features that register message handlers and listeners (live queries, topics, ...). */
   readonly features?: ReadonlyArray<(server: RunningParts) => void>;
 }
@@ -160,7 +162,7 @@ export class GridServer {
     notifier.subscribe(liveQueries);
     notifier.subscribe(new EventRouter({ subscriptions: queries, policies: policies.value, hlc }));
 
-    const protocol = new ProtocolHandler(context, () => this.#transport!);
+    const protocol = new ProtocolHandler(context, () => this.#transport!, { inPlaceWrites: this.#options.inPlaceWrites ?? true });
     this.#protocol = protocol;
     protocol.onSessionClose((session) => liveQueries.removeSession(session));
     for (const feature of this.#options.features ?? []) feature({ context, protocol });

@@ -53,8 +53,11 @@ export interface WriteResult {
 export const unknownOpId = "unknown";
 
 const NIL = Uint8Array.of(0xc0);
-/** Strings storage refuses (ts/storage/stored-row.ts): lone surrogates and U+0000. */
-const unstorableText = /[\u0000\ud800-\udfff]/;
+/**
+ * Strings storage refuses (ts/storage/stored-row.ts): U+0000 and LONE surrogates (a high one not
+ * followed by a low one, a low one not preceded by a high one); surrogate pairs are fine.
+ */
+const unstorableText = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 interface Classified {
   readonly index: number;

@@ -28,6 +28,8 @@ export interface CoreExports extends QueryExports, OrMapExports {
   ): number;
   lwwPruneResume(): number;
   lwwLeafSlots(map: number, pathPtr: number, pathLength: number, skip: number, maxCount: number, output: number): number;
+  scanWriteFrame(framePtr: number, frameLength: number, input: number, output: number, frameMeta: number, opsMax: number): number;
+  frameRegion(bytes: number, bytesMax: number): number;
   pnCreate(): number;
   pnDestroy(counter: number): void;
   pnMergeBatch(counter: number, input: number, count: number): number;

@@ -124,6 +124,19 @@ export class LwwTable {
     return count;
   }
 
+  /**
+   * Merges `count` RecordInput cells already in the input region (written by the core itself,
+   * e.g. by scanWriteFrame) in one call; results as after flush().
+   */
+  flushCells(count: number): number {
+    const core = this.core;
+    this.#stagedCount = 0;
+    const status = core.call("lwwMergeBatch", () => core.exports.lwwMergeBatch(this.handle, core.inputPtr, count, core.outputPtr));
+    assert(status === Status.OK, `lwwMergeBatch: ${statusName(status)}`);
+    this.#resultCount = count;
+    return count;
+  }
+
   #resultWord(index: number, field: number): number {
     assert(index < this.#resultCount, "result index out of range");
     return this.core.u32[(this.core.outputPtr + index * ENTRY_BYTES + field) >>> 2]!;

@@ -15,6 +15,7 @@ import type { ServerContext } from "../server-context.js";
 import type { Session } from "../session.js";
 import { unknownOpId, type OpOutcome, type OpRejection } from "../write-pipeline.js";
 import type { InterceptDecision } from "../write-interceptor.js";
+import type { StorageWrite } from "../../storage/index.js";
 
 const rejectionMetric: Record<OpRejection, OpRejectionReason> = {
   resolver: "merge_rejected",
@@ -51,21 +52,48 @@ function applyAndAck(
   intercepted: { decisions: readonly InterceptDecision[]; through: readonly ClientOp[] } | undefined,
 ): void | Promise<void> {
   const applied = server.pipeline.apply(session.context(), session.id, intercepted?.through ?? ops);
-  const result = intercepted === undefined ? applied : { ...applied, outcomes: mergeOutcomes(ops, intercepted.decisions, applied.outcomes) };
-  for (const outcome of result.outcomes) {
-    if (outcome.ok) continue;
+  const outcomes = intercepted === undefined ? applied.outcomes : mergeOutcomes(ops, intercepted.decisions, applied.outcomes);
+  return finishWrite(server, session, {
+    outcomes,
+    storageWrites: applied.storageWrites,
+    lastId: ops[ops.length - 1]!.id ?? unknownOpId,
+    concernOf: (index) => ops[index]!.writeConcern ?? batchConcern,
+    startedAt,
+  });
+}
+
+/** What both write paths (general and in-place) hand to finishWrite. */
+export interface AppliedRequest {
+  readonly outcomes: readonly OpOutcome[];
+  readonly storageWrites: readonly StorageWrite[];
+  readonly lastId: string;
+  /** The write concern op `index` asked for (its own, else the batch's). */
+  readonly concernOf: (index: number) => WriteConcern | undefined;
+  readonly startedAt: number;
+}
+
+/**
+ * After the merge: OP_REJECTED for each rejected op, the storage writes (waiting for room when
+ * storage falls behind, and for the commit when an op asked for PERSISTED), then one OP_ACK.
+ */
+export function finishWrite(server: ServerContext, session: Session, request: AppliedRequest): void | Promise<void> {
+  let wantsPersisted = false;
+  for (let i = 0; i < request.outcomes.length; i++) {
+    const outcome = request.outcomes[i]!;
+    if (outcome.ok) {
+      if (request.concernOf(i) === "PERSISTED") wantsPersisted = true;
+      continue;
+    }
     server.metrics.opsRejected.labels(rejectionMetric[outcome.rejection]).inc();
     if (outcome.rejection === "resolver") continue; // the writer got MERGE_REJECTED instead (§17)
     session.send({ type: "OP_REJECTED", payload: { opId: outcome.opId, reason: outcome.reason, code: outcome.code } });
   }
-  const lastId = ops[ops.length - 1]!.id ?? unknownOpId;
-  const wantsPersisted = batchConcern === "PERSISTED" || ops.some((op) => op.writeConcern === "PERSISTED");
   const storage = server.storage;
-  if (storage === undefined || result.storageWrites.length === 0) {
-    sendAck(server, session, ops, result.outcomes, batchConcern, lastId, storage !== undefined, startedAt);
+  if (storage === undefined || request.storageWrites.length === 0) {
+    sendAck(server, session, request, storage !== undefined);
     return;
   }
-  return storage.write(result.storageWrites).then(async (accepted) => {
+  return storage.write(request.storageWrites).then(async (accepted) => {
     let persisted = accepted.ok;
     if (!accepted.ok) {
       server.metrics.storageErrors.inc();
@@ -75,14 +103,12 @@ function applyAndAck(
       persisted = committed.ok;
       if (!committed.ok) session.logger.error({ err: committed.error }, "a PERSISTED write was not committed");
     }
-    sendAck(server, session, ops, result.outcomes, batchConcern, lastId, persisted, startedAt);
+    sendAck(server, session, request, persisted);
   });
 }
 
-function sendAck(
-  server: ServerContext, session: Session, ops: readonly ClientOp[], outcomes: readonly OpOutcome[],
-  batchConcern: WriteConcern | undefined, lastId: string, persisted: boolean, startedAt: number,
-): void {
+function sendAck(server: ServerContext, session: Session, request: AppliedRequest, persisted: boolean): void {
+  const outcomes = request.outcomes;
   const results: AckResult[] = new Array(outcomes.length);
   // The batch's level is its weakest applied op's; absent when no op was applied.
   let weakest: WriteConcern | undefined;
@@ -92,14 +118,13 @@ function sendAck(
       results[i] = { opId: outcome.opId, success: false, achievedLevel: "FIRE_AND_FORGET", error: outcome.reason };
       continue;
     }
-    const requested = ops[i]!.writeConcern ?? batchConcern;
-    const level: WriteConcern = requested === "PERSISTED" && persisted ? "PERSISTED" : "APPLIED";
+    const level: WriteConcern = request.concernOf(i) === "PERSISTED" && persisted ? "PERSISTED" : "APPLIED";
     if (weakest === undefined || level === "APPLIED") weakest = level;
     server.metrics.opsAcked.labels(level).inc();
     results[i] = { opId: outcome.opId, success: true, achievedLevel: level };
   }
-  session.sendEncoded("OP_ACK", encodeOpAck(lastId, weakest, results));
-  server.metrics.ackLatencySeconds.observe((performance.now() - startedAt) / 1000);
+  session.sendEncoded("OP_ACK", encodeOpAck(request.lastId, weakest, results));
+  server.metrics.ackLatencySeconds.observe((performance.now() - request.startedAt) / 1000);
 }
 
 /** Outcomes in request order: the pipeline's for applied ops, the interceptor's for the rest. */

@@ -1,0 +1,142 @@
+// Write frames read in place by the core (assembly/codec/write-frame.ts): TypeScript's side.
+//
+// scan() copies the frame into the core's frame region and asks the core for merge-ready cells;
+// the accessors then read each op's id, map name, type and timestamp from the cells; merge()
+// applies a group of the ops (one map's) to that map's table in one call, moving cells together
+// first when the group is not already the whole frame in order.
+
+import { assert } from "../core/assert.js";
+import type { Core } from "./core.js";
+import type { LwwTable } from "./lww-table.js";
+import { ENTRY_BYTES, RI, Status, statusName } from "./layout.js";
+
+/** Mirror of the WriteOpMeta / WriteFrameMeta layout (assembly/layout.ts). */
+const WRITE_SLOW_PATH = 64;
+const WM = { ID_PTR: 0, ID_LENGTH: 4, MAP_NAME_PTR: 8, MAP_NAME_LENGTH: 12, OP_TYPE: 16, WRITE_CONCERN: 20, FLAGS: 24, TIMEOUT: 32 } as const;
+const WFM = { KIND: 0, OP_COUNT: 4, WRITE_CONCERN: 8, TIMEOUT: 16 } as const;
+export const WFK = { OP_BATCH: 1, CLIENT_OP: 2 } as const;
+export const WOP = { PUT: 1, REMOVE: 2 } as const;
+export const WF = { HAS_ID: 1, HAS_TIMEOUT: 2, TOMBSTONE: 4 } as const;
+/** Write concern codes 1..5 (0: absent). */
+export const writeConcernCodes = [undefined, "FIRE_AND_FORGET", "MEMORY", "APPLIED", "REPLICATED", "PERSISTED"] as const;
+
+export interface ScannedOp {
+  readonly id: string | undefined;
+  readonly mapName: string;
+  readonly opType: number;
+  readonly writeConcernCode: number;
+  readonly isTombstone: boolean;
+}
+
+export interface ScannedFrame {
+  readonly kind: number;
+  readonly writeConcernCode: number;
+  readonly ops: readonly ScannedOp[];
+}
+
+export class WriteFrameScanner {
+  readonly core: Core;
+  readonly #frameBytesMax: number;
+  /** The cells of the last scan, saved before a merge overwrites the region (grouped merges). */
+  #savedCells: Uint8Array | undefined;
+  #opCount = 0;
+
+  constructor(core: Core, frameBytesMax: number) {
+    this.core = core;
+    this.#frameBytesMax = frameBytesMax;
+  }
+
+  /** Reads the frame in place; undefined when it needs the general path. */
+  scan(frame: Uint8Array): ScannedFrame | undefined {
+    const core = this.core;
+    const region = core.call("frameRegion", () => core.exports.frameRegion(frame.length, this.#frameBytesMax));
+    if (region === 0) return undefined;
+    core.u8.set(frame, region);
+    const status = core.call("scanWriteFrame", () =>
+      core.exports.scanWriteFrame(region, frame.length, core.inputPtr, core.outputPtr, core.scratchPtr, core.entriesMax),
+    );
+    if (status === WRITE_SLOW_PATH || status === Status.BATCH_TOO_LARGE) return undefined;
+    assert(status === Status.OK, `scanWriteFrame: ${statusName(status)}`);
+    const u32 = core.u32;
+    const meta = core.scratchPtr >>> 2;
+    const opCount = u32[meta + (WFM.OP_COUNT >>> 2)]!;
+    const ops: ScannedOp[] = new Array(opCount);
+    let lastMapName = "";
+    let lastMapNamePtr = -1;
+    let lastMapNameLength = -1;
+    for (let i = 0; i < opCount; i++) {
+      const m = (core.outputPtr + i * ENTRY_BYTES) >>> 2;
+      const flags = u32[m + (WM.FLAGS >>> 2)]!;
+      const mapNamePtr = u32[m + (WM.MAP_NAME_PTR >>> 2)]!;
+      const mapNameLength = u32[m + (WM.MAP_NAME_LENGTH >>> 2)]!;
+      // Ops of one batch usually name one map: decode it once per run of equal bytes.
+      if (mapNameLength !== lastMapNameLength || !sameBytes(core.u8, lastMapNamePtr, mapNamePtr, mapNameLength)) {
+        lastMapName = core.readString(mapNamePtr, mapNameLength);
+        lastMapNamePtr = mapNamePtr;
+        lastMapNameLength = mapNameLength;
+      }
+      ops[i] = {
+        id: (flags & WF.HAS_ID) !== 0 ? core.readString(u32[m + (WM.ID_PTR >>> 2)]!, u32[m + (WM.ID_LENGTH >>> 2)]!) : undefined,
+        mapName: lastMapName,
+        opType: u32[m + (WM.OP_TYPE >>> 2)]!,
+        writeConcernCode: u32[m + (WM.WRITE_CONCERN >>> 2)]!,
+        isTombstone: (flags & WF.TOMBSTONE) !== 0,
+      };
+    }
+    this.#opCount = opCount;
+    this.#savedCells = undefined;
+    return { kind: u32[meta + (WFM.KIND >>> 2)]!, writeConcernCode: u32[meta + (WFM.WRITE_CONCERN >>> 2)]!, ops };
+  }
+
+  /** Timestamp of op `index` (before any merge of this frame). */
+  timestampOf(index: number): { millis: number; counter: number } {
+    const cell = this.#cellAddress(index);
+    return { millis: this.core.f64[(cell + RI.MILLIS) >>> 3]!, counter: this.core.f64[(cell + RI.COUNTER) >>> 3]! };
+  }
+
+  /**
+   * Merges ops `indexes` (ascending) of the last scan into `table` in one core call; their results
+   * are then table.result*(k) for k = 0..indexes.length-1. Readers of cells (cellKey, ...) take
+   * the position k.
+   */
+  merge(table: LwwTable, indexes: readonly number[]): number {
+    const core = this.core;
+    const isWholeFrame = indexes.length === this.#opCount && indexes.every((index, k) => index === k);
+    if (!isWholeFrame) {
+      // Move the group's cells to the front of the input region (from a saved copy, since several
+      // groups share the region).
+      this.#savedCells ??= core.u8.slice(core.inputPtr, core.inputPtr + this.#opCount * ENTRY_BYTES);
+      for (let k = 0; k < indexes.length; k++) {
+        core.u8.set(this.#savedCells.subarray(indexes[k]! * ENTRY_BYTES, (indexes[k]! + 1) * ENTRY_BYTES), core.inputPtr + k * ENTRY_BYTES);
+      }
+    }
+    return table.flushCells(indexes.length);
+  }
+
+  /** The key, value bytes (copied), node id and ttl of merged cell `position` (after merge). */
+  cellRecord(position: number): { key: string; value: Uint8Array; nodeId: string; millis: number; counter: number; ttlMs: number | undefined } {
+    const core = this.core;
+    const cell = core.inputPtr + position * ENTRY_BYTES;
+    const u32 = core.u32;
+    const valuePtr = u32[(cell + RI.VALUE_PTR) >>> 2]!;
+    const flags = u32[(cell + RI.FLAGS) >>> 2]!;
+    return {
+      key: core.readString(u32[(cell + RI.KEY_PTR) >>> 2]!, u32[(cell + RI.KEY_LENGTH) >>> 2]!),
+      value: core.u8.slice(valuePtr, valuePtr + u32[(cell + RI.VALUE_LENGTH) >>> 2]!),
+      nodeId: core.readString(u32[(cell + RI.NODE_ID_PTR) >>> 2]!, u32[(cell + RI.NODE_ID_LENGTH) >>> 2]!),
+      millis: core.f64[(cell + RI.MILLIS) >>> 3]!,
+      counter: core.f64[(cell + RI.COUNTER) >>> 3]!,
+      ttlMs: (flags & 4) !== 0 ? core.f64[(cell + RI.TTL) >>> 3]! : undefined,
+    };
+  }
+
+  #cellAddress(index: number): number {
+    return this.core.inputPtr + index * ENTRY_BYTES;
+  }
+}
+
+function sameBytes(u8: Uint8Array, a: number, b: number, length: number): boolean {
+  if (a === b) return true;
+  for (let i = 0; i < length; i++) if (u8[a + i] !== u8[b + i]) return false;
+  return true;
+}
