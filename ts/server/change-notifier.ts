@@ -8,6 +8,7 @@
 // reported through `onListenerError`, and the other listeners still run.
 
 import type { RequestContext } from "../core/request-context.js";
+import type { Timestamp } from "../core/timestamp.js";
 import type { LwwRecordWire, OrMapRecordWire } from "../protocol/messages.js";
 import type { MapKind } from "../maps/server-map.js";
 
@@ -20,8 +21,13 @@ export interface MapChange {
   readonly key: string;
   readonly partitionId: number;
   readonly eventType: ChangeEventType;
-  /** LWW: the record as applied (tombstone for REMOVE). */
+  /**
+   * LWW: the record as applied (tombstone for REMOVE). May be decoded from `newValue` on first
+   * read: listeners that only need the timestamp read `timestamp` instead.
+   */
   readonly record?: LwwRecordWire;
+  /** The applied record's timestamp (LWW record, OR_ADD record); absent for OR_REMOVE. */
+  readonly timestamp?: Timestamp;
   /** OR_ADD: the record added. */
   readonly orRecord?: OrMapRecordWire;
   /** OR_ADD and OR_REMOVE: the tag. */

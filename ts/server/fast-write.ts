@@ -137,7 +137,7 @@ class LwwChange implements MapChange {
   readonly newValue: Uint8Array;
   readonly context: RequestContext;
   readonly connectionId: string;
-  readonly #timestamp: LwwRecordWire["timestamp"];
+  readonly timestamp: LwwRecordWire["timestamp"];
   readonly #ttlMs: number | undefined;
   #record: LwwRecordWire | undefined;
 
@@ -150,7 +150,7 @@ class LwwChange implements MapChange {
     this.key = fields.key;
     this.partitionId = fields.partitionId;
     this.eventType = fields.eventType;
-    this.#timestamp = fields.timestamp;
+    this.timestamp = fields.timestamp;
     this.#ttlMs = fields.ttlMs;
     this.previousValue = fields.previousValue;
     this.previousWasTombstone = fields.previousWasTombstone;
@@ -163,7 +163,7 @@ class LwwChange implements MapChange {
   get record(): LwwRecordWire {
     if (this.#record === undefined) {
       const value = this.eventType === "REMOVE" ? null : deserialize(this.newValue);
-      this.#record = this.#ttlMs === undefined ? { value, timestamp: this.#timestamp } : { value, timestamp: this.#timestamp, ttlMs: this.#ttlMs };
+      this.#record = this.#ttlMs === undefined ? { value, timestamp: this.timestamp } : { value, timestamp: this.timestamp, ttlMs: this.#ttlMs };
     }
     return this.#record;
   }

@@ -38,6 +38,7 @@ import { ProtocolHandler } from "./protocol-handler.js";
 import { createHttpRoutes, type ServerState } from "./http-routes.js";
 import type { ServerContext } from "./server-context.js";
 import { GarbageCollector } from "./garbage-collector.js";
+import { defaultFeatures } from "./features/index.js";
 
 export interface ServerOptions {
   /** Wall clock (tests inject one). */
@@ -46,7 +47,7 @@ export interface ServerOptions {
   readonly logger?: Logger;
   /** Merge write frames in place when possible (fast-write.ts); tests turn it off to compare. */
   readonly inPlaceWrites?: boolean;
-  /** Features that register message handlers and listeners (live queries, topics, ...). */
+  /** Features that register message handlers and listeners; default: every feature (features/index.ts). */
   readonly features?: ReadonlyArray<(server: RunningParts) => void>;
 }
 
@@ -165,7 +166,7 @@ export class GridServer {
     const protocol = new ProtocolHandler(context, () => this.#transport!, { inPlaceWrites: this.#options.inPlaceWrites ?? true });
     this.#protocol = protocol;
     protocol.onSessionClose((session) => liveQueries.removeSession(session));
-    for (const feature of this.#options.features ?? []) feature({ context, protocol });
+    for (const feature of this.#options.features ?? defaultFeatures) feature({ context, protocol });
 
     const http = createHttpServer(
       { keepAliveTimeout: 5_000, headersTimeout: 60_000, requestTimeout: 120_000 },

@@ -200,6 +200,7 @@ export class WritePipeline {
           partitionId: table.resultPartition(r),
           eventType: item.opType === "REMOVE" ? "REMOVE" : "PUT",
           record,
+          timestamp: record.timestamp,
           // Copied: core views die at the next core call, and listeners run after all groups.
           previousValue: table.resultPreviousValue(r)?.slice(),
           previousWasTombstone: previousFlags !== 0 && (previousFlags & 2) !== 0,
@@ -282,6 +283,7 @@ export class WritePipeline {
       partitionId: table.resultPartition(r),
       eventType: "OR_ADD",
       orRecord,
+      timestamp: orRecord.timestamp,
       orTag: orRecord.tag,
       previousValue: previousSlot === 0xffffffff ? undefined : table.recordValue(previousSlot).slice(),
       previousWasTombstone: false,
