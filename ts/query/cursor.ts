@@ -41,14 +41,33 @@ export function queryBinding(core: Core, query: Query): string {
 }
 
 export function encodeCursor(position: CursorPosition, binding: string, now: number): string {
-  return Buffer.from(JSON.stringify({ v: 1, s: position.values, k: position.key, b: binding, t: now })).toString("base64url");
+  return toBase64Url(JSON.stringify({ v: 1, s: position.values, k: position.key, b: binding, t: now }));
+}
+
+// base64url of UTF-8 text, without Buffer: this file is on the isomorphic path (browsers).
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
+
+function toBase64Url(text: string): string {
+  let binary = "";
+  for (const byte of utf8Encoder.encode(text)) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** The text of a base64url string; throws on anything that is not base64url of UTF-8. */
+function fromBase64Url(encoded: string): string {
+  if (!/^[A-Za-z0-9_-]*$/.test(encoded)) throw new Error("not base64url");
+  const binary = atob(encoded.replace(/-/g, "+").replace(/_/g, "/"));
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return utf8Decoder.decode(bytes);
 }
 
 export function decodeCursor(cursor: string, binding: string, now: number): DecodedCursor {
   if (cursor.length === 0 || cursor.length > cursorLengthMax) return { status: "invalid" };
   let parsed: unknown;
   try {
-    parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+    parsed = JSON.parse(fromBase64Url(cursor));
   } catch {
     return { status: "invalid" }; // not ours: undecodable text is an invalid cursor, by definition
   }

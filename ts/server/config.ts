@@ -18,7 +18,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { hostname as osHostname } from "node:os";
 import { createPublicKey } from "node:crypto";
-import { assert, err, limits, newTraceId, ok, type Result } from "../core/index.js";
+import { assert, err, limits, ok, type Result } from "../core/index.js";
 import { formatOptionNumber, parseOptionValue, type OptionDescriptor } from "./config-option.js";
 import { optionsHelpText, optionsMarkdownTable } from "./config-docs.js";
 
@@ -578,7 +578,7 @@ function checkNodeId(context: RuleContext): void {
 function defaultNodeId(context: RuleContext): string {
   const host = context.hostname.replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 200) || "node";
   const port = context.values.get("PORT");
-  const suffix = typeof port === "number" && port !== 0 ? String(port) : newTraceId().slice(0, 12);
+  const suffix = typeof port === "number" && port !== 0 ? String(port) : randomHex(6);
   return `${host}-${suffix}`;
 }
 
@@ -864,4 +864,13 @@ export function loadServerConfigOrExit(options: ConfigProcessOptions): LoadedCon
   }
   const { config, warnings, sources } = parsed.value;
   return { config, warnings, sources };
+}
+
+/** `byteCount` random bytes as hex. */
+function randomHex(byteCount: number): string {
+  const bytes = new Uint8Array(byteCount);
+  globalThis.crypto.getRandomValues(bytes);
+  let text = "";
+  for (const byte of bytes) text += byte.toString(16).padStart(2, "0");
+  return text;
 }
