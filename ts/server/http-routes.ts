@@ -24,6 +24,14 @@ export function createHttpRoutes(options: HttpRoutesOptions): (request: Incoming
   return (request, response) => {
     const path = (request.url ?? "/").split("?")[0];
     if (request.method === "POST" && path === "/sync") {
+      // Like WebSocket upgrades: nothing is read or written before every stored map is loaded
+      // (no answer from a half-loaded map), nor once the stop began (storage is closing).
+      if (options.state() !== "ready") {
+        response.setHeader("Retry-After", "1");
+        response.setHeader("Connection", "close");
+        request.resume();
+        return json(response, 503, { error: options.state() === "starting" ? "Server is starting" : "Server is stopping" });
+      }
       handleSyncRequest(options, request, response);
       return;
     }
@@ -61,7 +69,10 @@ function json(response: ServerResponse, status: number, body: unknown): void {
   response.end(JSON.stringify(body));
 }
 
-/** Reads the body (bounded by FRAME_BYTES_MAX), decodes JSON or MessagePack, answers in kind. */
+/**
+ * Reads the body (bounded by FRAME_BYTES_MAX), decodes JSON or MessagePack, answers in kind;
+ * error answers (401, 400, 413, 500) are always JSON.
+ */
 function handleSyncRequest(options: HttpRoutesOptions, request: IncomingMessage, response: ServerResponse): void {
   const { server } = options;
   const isJson = (request.headers["content-type"] ?? "").includes("application/json");
@@ -69,12 +80,18 @@ function handleSyncRequest(options: HttpRoutesOptions, request: IncomingMessage,
   let size = 0;
   let refused = false;
   request.on("data", (chunk: Buffer) => {
-    if (refused) return;
     size += chunk.length;
+    if (refused) {
+      // The rest of a refused body is read and dropped (destroying the socket while the client
+      // still sends would lose the 413), up to as much again; past that the connection is cut.
+      if (size > 2 * server.config.frameBytesMax) request.destroy();
+      return;
+    }
     if (size > server.config.frameBytesMax) {
       refused = true;
+      chunks.length = 0;
+      response.setHeader("Connection", "close");
       json(response, 413, { error: `Request body larger than ${server.config.frameBytesMax} bytes` });
-      request.destroy();
       return;
     }
     chunks.push(chunk);
@@ -91,7 +108,8 @@ function handleSyncRequest(options: HttpRoutesOptions, request: IncomingMessage,
     }
     handleHttpSync(server, request.headers["authorization"], body).then(
       (result) => {
-        if (isJson) return json(response, result.status, result.body);
+        // Errors (401, 400) are JSON whatever the request's format, as TopGun answered them (§21.1).
+        if (isJson || result.status !== 200) return json(response, result.status, result.body);
         response.writeHead(result.status, { "Content-Type": "application/x-msgpack" });
         response.end(serialize(result.body));
       },

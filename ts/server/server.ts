@@ -118,6 +118,12 @@ export class GridServer {
 
     const core = await loadCore();
     this.#core = core;
+    const wasmCalls = this.metrics.wasmCalls;
+    const wasmBatchEntries = this.metrics.wasmBatchEntries;
+    core.onBatch = (_what, entries) => {
+      wasmCalls.inc();
+      wasmBatchEntries.observe(entries);
+    };
     // Drift warnings are logged at most once per interval with a count: a client sending future
     // timestamps must not be able to flood the log (one warning per op would be a DoS).
     let driftCount = 0;

@@ -51,6 +51,11 @@ export class Core implements HostContext {
   /** id -> [generation, string] cache of interned strings. */
   #stringCache: Array<string | undefined> = [];
   #stringCacheGeneration: number[] = [];
+  /**
+   * Told of every batch call with its number of entries (metrics: topgun_wasm_calls_total,
+   * topgun_wasm_batch_entries). Calls that carry no batch (lookups of one key) are not reported.
+   */
+  onBatch: ((what: string, entries: number) => void) | undefined;
   /** Why the instance became unusable, once a call failed inside it. */
   #poisoned: string | undefined;
 
@@ -179,8 +184,9 @@ export class Core implements HostContext {
    * in an unknown state: the instance is marked unusable and every later call throws
    * CoreTrapError. Host imports are written never to throw, so this is the bug path.
    */
-  call<T>(what: string, run: () => T): T {
+  call<T>(what: string, run: () => T, entries = 0): T {
     if (this.#poisoned !== undefined) throw new CoreTrapError(`compute core is unusable after an earlier failure: ${this.#poisoned}`);
+    if (entries > 0) this.onBatch?.(what, entries);
     try {
       return run();
     } catch (error) {

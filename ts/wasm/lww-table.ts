@@ -117,7 +117,7 @@ export class LwwTable {
     const core = this.core;
     const status = core.call("lwwMergeBatch", () =>
       core.exports.lwwMergeBatch(this.handle, core.inputPtr, count, core.outputPtr),
-    );
+    count);
     core.resetStaging();
     assert(status === Status.OK, `lwwMergeBatch: ${statusName(status)}`);
     this.#resultCount = count;
@@ -131,7 +131,7 @@ export class LwwTable {
   flushCells(count: number): number {
     const core = this.core;
     this.#stagedCount = 0;
-    const status = core.call("lwwMergeBatch", () => core.exports.lwwMergeBatch(this.handle, core.inputPtr, count, core.outputPtr));
+    const status = core.call("lwwMergeBatch", () => core.exports.lwwMergeBatch(this.handle, core.inputPtr, count, core.outputPtr), count);
     assert(status === Status.OK, `lwwMergeBatch: ${statusName(status)}`);
     this.#resultCount = count;
     return count;

@@ -174,7 +174,7 @@ export class OrTable {
     const core = this.core;
     const status = core.call("orApplyBatch", () =>
       core.exports.orApplyBatch(this.handle, core.inputPtr, count, core.outputPtr),
-    );
+    count);
     core.resetStaging();
     assert(status === Status.OK, `orApplyBatch: ${statusName(status)}`);
     this.#resultCount = count;

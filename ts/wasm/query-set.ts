@@ -124,7 +124,7 @@ export class QuerySet {
     this.#select(selection);
     const status = core.call("queryMatchValues", () =>
       core.exports.queryMatchValues(this.handle, core.inputPtr, count, core.outputPtr),
-    );
+    count);
     core.resetStaging();
     assert(status === Status.OK, `queryMatchValues: ${statusName(status)}`);
     return count;
@@ -142,7 +142,7 @@ export class QuerySet {
     this.#select(selection);
     const status = core.call("queryMatchSlots", () =>
       core.exports.queryMatchSlots(this.handle, tableHandle, core.inputPtr, count, core.outputPtr),
-    );
+    count);
     assert(status === Status.OK, `queryMatchSlots: ${statusName(status)}`);
     return count;
   }
@@ -170,7 +170,7 @@ export class QuerySet {
     const budget = Math.min(options.slotBudget, QUERY_SCAN_SLOTS_MAX);
     return core.call("queryScanLww", () =>
       core.exports.queryScanLww(this.handle, tableHandle, startSlot, budget, now, core.outputPtr, options.rowCapacity),
-    );
+    budget);
   }
 
   /** The slot the last scanTable stopped at. */
