@@ -14,7 +14,10 @@
 //
 // Outbound: every send checks the socket's buffered bytes first; a client that does not read
 // (slow consumer) is closed (1008) when its buffer would pass the limit, so one slow reader
-// cannot grow the server's memory.
+// cannot grow the server's memory. A single message bigger than the limit is still sent when
+// nothing is waiting: the client is not behind, and the bytes already exist in memory (a
+// QUERY_RESP of a big map must not disconnect a client that reads). So the buffer holds at most
+// max(limit, one message).
 
 import type { WebSocket } from "ws";
 import { CloseCode } from "./close-codes.js";
@@ -45,6 +48,9 @@ export interface FrameHandler {
 
 export type Clock = () => number;
 
+/** How long a peer we closed on gets to finish the closing handshake before the socket is ended. */
+export const closeGraceMs = 1_000;
+
 export class Connection {
   readonly id: string;
   readonly remoteAddress: string;
@@ -63,6 +69,8 @@ export class Connection {
   #throttle: NodeJS.Timeout | undefined;
   #throttled = 0;
   #closed = false;
+  /** A final frame is being flushed before the close (sendThenClose): nothing more is handled or sent. */
+  #closing = false;
   #closeCode = 0;
 
   constructor(options: {
@@ -89,7 +97,7 @@ export class Connection {
   }
 
   get isOpen(): boolean {
-    return !this.#closed && this.#socket.readyState === this.#socket.OPEN;
+    return !this.#closed && !this.#closing && this.#socket.readyState === this.#socket.OPEN;
   }
 
   /** Bytes written but not yet sent to the client. */
@@ -113,17 +121,27 @@ export class Connection {
    */
   send(bytes: Uint8Array): boolean {
     if (!this.isOpen) return false;
-    if (this.#socket.bufferedAmount + bytes.length > this.#limits.outboundBufferBytesMax) {
+    const bufferedBytes = this.#socket.bufferedAmount;
+    if (bufferedBytes > 0 && bufferedBytes + bytes.length > this.#limits.outboundBufferBytesMax) {
       this.close(CloseCode.POLICY_VIOLATION, "Slow consumer: outbound buffer limit reached");
+      // The close frame waits behind the backlog the client is not reading; end the socket after
+      // a short grace instead of holding its buffers for ws's 30 s close timeout.
+      setTimeout(() => this.terminate(), closeGraceMs).unref();
       return false;
     }
     this.#socket.send(bytes, { binary: true });
     return true;
   }
 
-  /** Sends, then closes once the frame is flushed (AUTH_FAIL before 4001, PROTOCOL §3.1). */
+  /**
+   * Sends, then closes once the frame is flushed (AUTH_FAIL before 4001, PROTOCOL §3.1). From this
+   * call on the connection is closing: frames already queued or still arriving are dropped unhandled
+   * and nothing else is sent, so nothing the client sent after (say) a failed AUTH takes effect.
+   */
   sendThenClose(bytes: Uint8Array, code: number, reason: string): void {
     if (!this.isOpen) return;
+    this.#closing = true;
+    this.#dropQueue();
     this.#socket.send(bytes, { binary: true }, () => this.close(code, reason));
   }
 
@@ -132,9 +150,7 @@ export class Connection {
     if (this.#closed) return;
     this.#closed = true;
     this.#closeCode = code;
-    clearTimeout(this.#throttle);
-    this.#queue.length = 0;
-    this.#queuedBytes = 0;
+    this.#dropQueue();
     this.#socket.close(code, reason);
   }
 
@@ -145,7 +161,7 @@ export class Connection {
   }
 
   #receive(data: Buffer, isBinary: boolean): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#closing) return;
     if (!this.#busy && this.#throttle === undefined && this.#queue.length === 0 && this.#rate.take(this.#clock())) {
       this.#dispatch(data, isBinary);
       return;
@@ -185,7 +201,7 @@ export class Connection {
 
   /** Handles queued frames until one is asynchronous, the rate runs out, or the queue is empty. */
   #drain(): void {
-    while (!this.#busy && !this.#closed && this.#throttle === undefined && this.#queue.length > 0) {
+    while (!this.#busy && !this.#closed && !this.#closing && this.#throttle === undefined && this.#queue.length > 0) {
       if (!this.#rate.take(this.#clock())) {
         // Wait for the next token; meanwhile frames queue up and reading pauses at the bound.
         this.#throttle = setTimeout(() => {
@@ -207,10 +223,25 @@ export class Connection {
 
   #onSocketClose(code: number, reason: string): void {
     this.#closed = true;
+    this.#dropQueue();
+    this.#handler.onClose(this, this.#closeCode || code, reason);
+  }
+
+  /**
+   * Forgets frames not yet handled (the connection is going away; they are never answered) and
+   * reads again if reading was paused, so the client's close frame arrives and the closing
+   * handshake can finish instead of waiting for ws's close timeout. Frames read from now on are
+   * dropped by #receive.
+   */
+  #dropQueue(): void {
     clearTimeout(this.#throttle);
+    this.#throttle = undefined;
     this.#queue.length = 0;
     this.#queuedBytes = 0;
-    this.#handler.onClose(this, this.#closeCode || code, reason);
+    if (this.#paused) {
+      this.#paused = false;
+      this.#socket.resume();
+    }
   }
 }
 

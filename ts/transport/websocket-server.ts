@@ -11,7 +11,7 @@ import type { Duplex } from "node:stream";
 import { randomUUID } from "node:crypto";
 import { WebSocketServer, type WebSocket } from "ws";
 import { CloseCode } from "./close-codes.js";
-import { Connection, type Clock, type ConnectionLimits, type FrameHandler } from "./connection.js";
+import { closeGraceMs, Connection, type Clock, type ConnectionLimits, type FrameHandler } from "./connection.js";
 import { TokenBucket } from "./token-bucket.js";
 
 export interface TransportLimits extends ConnectionLimits {
@@ -103,12 +103,12 @@ export class WebSocketTransport {
     this.#server.handleUpgrade(request, socket, head, (ws: WebSocket) => {
       if (!this.#acceptRate.take(this.#clock())) {
         this.#observer?.rejected("rate");
-        ws.close(CloseCode.SERVER_OVERLOADED, "Server overloaded");
+        refuse(ws);
         return;
       }
       if (this.#pending.size >= this.#limits.pendingConnectionsMax) {
         this.#observer?.rejected("pending");
-        ws.close(CloseCode.SERVER_OVERLOADED, "Server overloaded");
+        refuse(ws);
         return;
       }
       const connection = new Connection({
@@ -134,4 +134,10 @@ export class WebSocketTransport {
       this.#handler.onOpen(connection);
     });
   }
+}
+
+/** 1013 "Server overloaded", and the socket ended after a short grace if the peer does not answer. */
+function refuse(ws: WebSocket): void {
+  ws.close(CloseCode.SERVER_OVERLOADED, "Server overloaded");
+  setTimeout(() => ws.terminate(), closeGraceMs).unref();
 }
