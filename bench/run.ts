@@ -10,7 +10,7 @@ import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import os from "node:os";
-import type { BenchOptions, Comparison } from "./support/measure.js";
+import type { BenchOptions, BenchResult, Comparison, ScenarioResult } from "./support/measure.js";
 
 const benchRoot = dirname(fileURLToPath(import.meta.url));
 
@@ -30,28 +30,47 @@ function argument(name: string): string | undefined {
 }
 
 const quick = process.argv.includes("--quick");
-const options: BenchOptions = { quick, runs: Number(argument("--runs") ?? (quick ? 1 : 5)) };
+const options: BenchOptions = { quick, runs: Number(argument("--runs") ?? (quick ? 1 : 5)), scenarioRuns: Number(argument("--scenario-runs") ?? (quick ? 1 : 3)) };
 const only = argument("--only");
 
-const results: Array<Comparison & { file: string }> = [];
+const results: Array<BenchResult & { file: string }> = [];
 for (const file of benchFiles(benchRoot)) {
   const name = relative(benchRoot, file);
   if (only !== undefined && !name.includes(only)) continue;
-  const module = (await import(pathToFileURL(file).href)) as { run(options: BenchOptions): Promise<Comparison[]> };
+  const module = (await import(pathToFileURL(file).href)) as { run(options: BenchOptions): Promise<BenchResult[]> };
   console.error(`[bench] ${name}${quick ? " (quick)" : ""}`);
-  for (const comparison of await module.run(options)) {
-    results.push({ file: name, ...comparison });
-    console.error(`[bench]   ${comparison.name}: core ${comparison.wasmMedianMs.toFixed(1)} ms, ts ${comparison.jsMedianMs.toFixed(1)} ms, ${comparison.speedup.toFixed(2)}x`);
+  for (const result of await module.run(options)) {
+    results.push({ file: name, ...result });
+    if (result.kind === "comparison") {
+      console.error(`[bench]   ${result.name}: core ${result.wasmMedianMs.toFixed(1)} ms, ts ${result.jsMedianMs.toFixed(1)} ms, ${result.speedup.toFixed(2)}x`);
+    } else {
+      const fraction = result.fractionOfCeiling === undefined ? "" : ` (${result.fractionOfCeiling.toFixed(2)} of ceiling)`;
+      console.error(`[bench]   ${result.name}: ${formatNumber(result.median)} ${result.unit}${fraction}${result.target === undefined ? "" : `, target ${result.target}: ${result.isTargetMet ? "met" : "MISSED"}`}`);
+    }
   }
 }
 
+function formatNumber(value: number): string {
+  return Math.abs(value) >= 100 ? Math.round(value).toLocaleString("en-US") : value.toFixed(2);
+}
+
 const machine = `${os.cpus()[0]?.model ?? "unknown cpu"} × ${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+const comparisons = results.filter((r): r is Comparison & { file: string } => r.kind === "comparison");
+const scenarios = results.filter((r): r is ScenarioResult & { file: string } => r.kind === "scenario");
 const table = [
   `Benchmarks (${quick ? "quick sizes: not measurements" : `medians of ${options.runs} runs`}) on ${machine}`,
   "",
-  "| benchmark | workload | core median ms | plain TS median ms | core speedup |",
-  "| --- | --- | ---: | ---: | ---: |",
-  ...results.map((r) => `| ${r.name} | ${r.workload} | ${r.wasmMedianMs.toFixed(1)} | ${r.jsMedianMs.toFixed(1)} | ${r.speedup.toFixed(2)}× |`),
+  ...(comparisons.length === 0 ? [] : [
+    "| benchmark | workload | core median ms | plain TS median ms | core speedup |",
+    "| --- | --- | ---: | ---: | ---: |",
+    ...comparisons.map((r) => `| ${r.name} | ${r.workload} | ${r.wasmMedianMs.toFixed(1)} | ${r.jsMedianMs.toFixed(1)} | ${r.speedup.toFixed(2)}× |`),
+    "",
+  ]),
+  ...(scenarios.length === 0 ? [] : [
+    "| scenario | workload | median | runs | of ceiling | target | met |",
+    "| --- | --- | ---: | --- | ---: | --- | --- |",
+    ...scenarios.map((r) => `| ${r.name} | ${r.workload} | ${formatNumber(r.median)} ${r.unit} | ${r.values.map(formatNumber).join(", ")} | ${r.fractionOfCeiling === undefined ? "" : r.fractionOfCeiling.toFixed(2)} | ${r.target ?? ""} | ${r.target === undefined ? "" : r.isTargetMet ? "yes" : "**no**"} |`),
+  ]),
 ].join("\n");
 console.log(table);
 

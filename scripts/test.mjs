@@ -51,6 +51,18 @@ function testFiles(directory) {
   return files.sort();
 }
 
+/** Compiles ts/ to build/js when a source is newer than the build (benchmarks run the built server). */
+function buildTypeScriptIfStale() {
+  const marker = join(root, "build", "js", "ts", "server", "main.js");
+  if (existsSync(marker) && statSync(marker).mtimeMs >= newestMtime(join(root, "ts"))) return;
+  log("compiling the TypeScript (npm run build:ts)");
+  const built = spawnSync("npm", ["run", "build:ts"], { stdio: "inherit" });
+  if (built.status !== 0) {
+    log(`compiling the TypeScript failed (exit ${built.status ?? built.signal}); see above`);
+    process.exit(1);
+  }
+}
+
 function buildCoreIfStale() {
   const wasm = join(root, "build", "core.wasm");
   const sourcesMtime = Math.max(newestMtime(join(root, "assembly")), newestMtime(join(root, "asconfig.json")));
@@ -182,6 +194,7 @@ function runTests(args, environment) {
 
 async function main() {
   buildCoreIfStale();
+  buildTypeScriptIfStale();
 
   const environment = { ...process.env };
   if (!environment.DATABASE_URL) environment.DATABASE_URL = await startPostgres();

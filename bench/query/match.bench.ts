@@ -180,7 +180,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const quick = process.argv.includes("--quick");
   const runsIndex = process.argv.indexOf("--runs");
   const runs = runsIndex >= 0 ? Number(process.argv[runsIndex + 1]) : quick ? 1 : 5;
-  for (const result of await run({ quick, runs })) {
+  for (const result of await run({ quick, runs, scenarioRuns: 1 })) {
     console.log(`${result.name}: ${result.workload}`);
     console.log(`  runs ${result.runs}, node ${process.version}`);
     console.log(`  wasm ms: ${result.wasmMs.map((ms) => ms.toFixed(1)).join(" ")}  median ${result.wasmMedianMs.toFixed(1)}`);

@@ -11,10 +11,13 @@ export interface BenchOptions {
   readonly quick: boolean;
   /** Timed repetitions per side (the median is reported). */
   readonly runs: number;
+  /** Repetitions of each end-to-end scenario (medians of these are reported). */
+  readonly scenarioRuns: number;
 }
 
 /** One side-by-side comparison of the core against a plain TypeScript implementation. */
 export interface Comparison {
+  readonly kind: "comparison";
   readonly name: string;
   /** What was measured: sizes, distribution, what is included in the timed region. */
   readonly workload: string;
@@ -75,6 +78,7 @@ export function compare(options: {
   const wasmMedianMs = median(wasmMs);
   const jsMedianMs = median(jsMs);
   return {
+    kind: "comparison",
     name: options.name,
     workload: options.workload,
     runs: options.runs,
@@ -86,3 +90,24 @@ export function compare(options: {
     checksum: checksum ?? 0,
   };
 }
+
+/** One end-to-end scenario: a server process driven by the load generator process. */
+export interface ScenarioResult {
+  readonly kind: "scenario";
+  readonly name: string;
+  /** Sizes, clients, batch, write concern, storage. */
+  readonly workload: string;
+  /** Unit of `values` and `median`: "ops/s", "ms", "bytes/record", "%", ... */
+  readonly unit: string;
+  readonly values: readonly number[];
+  readonly median: number;
+  /** median / the ceiling's median in the same run (throughput scenarios). */
+  readonly fractionOfCeiling?: number;
+  /** The target, in words, and whether this run met it. */
+  readonly target?: string;
+  readonly isTargetMet?: boolean;
+  /** Everything else measured (latency percentiles, bytes, checks). */
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+export type BenchResult = Comparison | ScenarioResult;

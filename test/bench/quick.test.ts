@@ -13,4 +13,8 @@ test("npm run bench -- --quick completes and every comparison agrees", () => {
   assert.match(result.stdout, /\| LWW merge \|/);
   assert.match(result.stdout, /\| Merkle build \|/);
   assert.match(result.stdout, /\| Merkle re-hash \|/);
+  // The end-to-end scenarios ran against real server processes and passed their self-checks.
+  for (const name of ["ceiling write-batch", "write-batch memory", "write-batch SQLite", "write-single memory", "fan-out 0 subscribers", "standing queries, 1 % match", "LWW sync after 1 % divergence", "RSS per record"]) {
+    assert.match(result.stdout, new RegExp(`\\| ${name} \\|`), name);
+  }
 });
