@@ -205,6 +205,11 @@ export const LS_LEAF_PREV: u32 = 52;
 export const FLAG_USED: u32 = 1;
 export const FLAG_TOMBSTONE: u32 = 2;
 export const FLAG_HAS_TTL: u32 = 4;
+/**
+ * RecordInput only: the cell was written by the core's own frame scanner, which already checked
+ * the key, node id and value bytes; the merge skips checking them again. TS never sets it.
+ */
+export const FLAG_SCANNED: u32 = 8;
 
 // ---------------------------------------------------------------------------------------------
 // Input and output cells of the record calls (each one ENTRY_BYTES cell).

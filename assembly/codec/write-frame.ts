@@ -16,7 +16,7 @@ import { validateWtf8 } from "../util/utf8";
 import { isValidCounter, isValidMillis } from "../hlc";
 import { cellAt } from "../exchange";
 import {
-  ENTRY_BYTES, FLAG_HAS_TTL, KEY_BYTES_MAX, NODE_ID_BYTES_MAX, RI_COUNTER, RI_FLAGS, RI_KEY_LENGTH,
+  ENTRY_BYTES, FLAG_HAS_TTL, FLAG_SCANNED, KEY_BYTES_MAX, NODE_ID_BYTES_MAX, RI_COUNTER, RI_FLAGS, RI_KEY_LENGTH,
   RI_KEY_PTR, RI_MILLIS, RI_NODE_ID_LENGTH, RI_NODE_ID_PTR, RI_TAG_LENGTH, RI_TAG_PTR, RI_TTL,
   RI_VALUE_LENGTH, RI_VALUE_PTR, Status, VALUE_BYTES_MAX, WF_HAS_ID, WF_HAS_TIMEOUT, WF_TOMBSTONE,
   WFK_CLIENT_OP, WFK_OP_BATCH, WFM_KIND, WFM_OP_COUNT, WFM_TIMEOUT, WFM_WRITE_CONCERN, WM_FLAGS,
@@ -100,77 +100,126 @@ function writeConcernCode(ptr: usize, length: u32): u32 {
  * Scans the frame at [framePtr, framePtr + frameLength): RecordInput cells at `input`, op meta at
  * `output`, frame meta at `frameMeta` (layout.ts). At most `opsMax` ops. Returns OK, SLOW_PATH
  * or BATCH_TOO_LARGE (more ops than fit one call; the general path splits them).
+ *
+ * One pass: every byte is read once (a value is validated by the one skipValue that steps over
+ * it), and the cells are marked FLAG_SCANNED so the merge does not check them again.
  */
 export function scanWriteFrame(framePtr: usize, frameLength: u32, input: usize, output: usize, frameMeta: usize, opsMax: u32): u32 {
   const end = framePtr + <usize>frameLength;
-  if (skipValue(framePtr, end) != end) return WRITE_SLOW_PATH;
   if (readHeader(framePtr, end) != KIND_MAP) return WRITE_SLOW_PATH;
-  let count = headerLength;
+  const count = headerLength;
   let p = framePtr + <usize>headerSize;
+  memory.fill(frameMeta, 0, 24);
+  frameOpsMax = opsMax;
+  frameInput = input;
+  frameOutput = output;
+  tooMany = false;
   let kind: u32 = 0;
   let payload: usize = 0;
+  let payloadScanned = false;
   for (let i: u32 = 0; i < count; i++) {
     if (!readStr(p, end)) return WRITE_SLOW_PATH;
     const keyPtr = strPtr;
     const keyLength = strLength;
     const valueAt = strPtr + <usize>strLength;
+    let next: usize = 0;
     if (is(keyPtr, keyLength, K_TYPE, 4)) {
       if (!readStr(valueAt, end)) return WRITE_SLOW_PATH;
       if (is(strPtr, strLength, T_OP_BATCH, 8)) kind = WFK_OP_BATCH;
       else if (is(strPtr, strLength, T_CLIENT_OP, 9)) kind = WFK_CLIENT_OP;
       else return WRITE_SLOW_PATH;
+      next = strPtr + <usize>strLength;
     } else if (is(keyPtr, keyLength, K_PAYLOAD, 7)) {
       payload = valueAt;
+      // TopGun writes `type` first, so the payload is usually read right here, once.
+      if (kind != 0) {
+        next = scanPayload(kind, valueAt, end, frameMeta);
+        payloadScanned = true;
+      } else {
+        next = skipValue(valueAt, end);
+      }
+    } else {
+      next = skipValue(valueAt, end);
     }
-    p = skipValue(valueAt, end);
+    if (next == 0) return tooMany ? Status.BATCH_TOO_LARGE : WRITE_SLOW_PATH;
+    p = next;
   }
-  if (kind == 0 || payload == 0) return WRITE_SLOW_PATH;
-  memory.fill(frameMeta, 0, 24);
+  if (p != end || kind == 0 || payload == 0) return WRITE_SLOW_PATH;
+  if (!payloadScanned && scanPayload(kind, payload, end, frameMeta) == 0) return tooMany ? Status.BATCH_TOO_LARGE : WRITE_SLOW_PATH;
   store<u32>(frameMeta, kind, WFM_KIND);
-  if (kind == WFK_CLIENT_OP) {
-    if (opsMax < 1) return Status.BATCH_TOO_LARGE;
-    if (!scanOp(payload, end, cellAt(input, 0), cellAt(output, 0))) return WRITE_SLOW_PATH;
-    store<u32>(frameMeta, 1, WFM_OP_COUNT);
-    return Status.OK;
-  }
-  // OP_BATCH payload: { ops, writeConcern?, timeout? }
-  if (readHeader(payload, end) != KIND_MAP) return WRITE_SLOW_PATH;
-  count = headerLength;
-  p = payload + <usize>headerSize;
-  let ops: usize = 0;
-  for (let i: u32 = 0; i < count; i++) {
-    if (!readStr(p, end)) return WRITE_SLOW_PATH;
-    const keyPtr = strPtr;
-    const keyLength = strLength;
-    const valueAt = strPtr + <usize>strLength;
-    if (is(keyPtr, keyLength, K_OPS, 3)) {
-      ops = valueAt;
-    } else if (is(keyPtr, keyLength, K_WRITE_CONCERN, 12)) {
-      if (!readStr(valueAt, end)) return WRITE_SLOW_PATH;
-      const code = writeConcernCode(strPtr, strLength);
-      if (code == 0) return WRITE_SLOW_PATH;
-      store<u32>(frameMeta, code, WFM_WRITE_CONCERN);
-    } else if (is(keyPtr, keyLength, K_TIMEOUT, 7)) {
-      if (!readNumber(valueAt, end)) return WRITE_SLOW_PATH;
-      store<f64>(frameMeta, headerNumber, WFM_TIMEOUT);
-    }
-    p = skipValue(valueAt, end);
-  }
-  if (ops == 0 || readHeader(ops, end) != KIND_ARRAY) return WRITE_SLOW_PATH;
-  const opCount = headerLength;
-  if (opCount > opsMax) return Status.BATCH_TOO_LARGE;
-  p = ops + <usize>headerSize;
-  for (let i: u32 = 0; i < opCount; i++) {
-    if (!scanOp(p, end, cellAt(input, i), cellAt(output, i))) return WRITE_SLOW_PATH;
-    p = skipValue(p, end);
-  }
-  store<u32>(frameMeta, opCount, WFM_OP_COUNT);
   return Status.OK;
 }
 
-/** One ClientOp map at p: a RecordInput cell and a meta cell; false for anything unusual. */
-function scanOp(p: usize, end: usize, cell: usize, meta: usize): bool {
-  if (readHeader(p, end) != KIND_MAP) return false;
+// Where scanPayload writes, set per frame.
+let frameOpsMax: u32 = 0;
+let frameInput: usize = 0;
+let frameOutput: usize = 0;
+/** Set when a batch has more ops than one call takes (BATCH_TOO_LARGE rather than SLOW_PATH). */
+let tooMany = false;
+
+/** The payload of a CLIENT_OP (one op) or an OP_BATCH; returns the position after it, 0 if slow. */
+function scanPayload(kind: u32, p: usize, end: usize, frameMeta: usize): usize {
+  if (kind == WFK_CLIENT_OP) {
+    if (frameOpsMax < 1) {
+      tooMany = true;
+      return 0;
+    }
+    const next = scanOp(p, end, cellAt(frameInput, 0), cellAt(frameOutput, 0));
+    if (next != 0) store<u32>(frameMeta, 1, WFM_OP_COUNT);
+    return next;
+  }
+  // OP_BATCH payload: { ops, writeConcern?, timeout? }
+  if (readHeader(p, end) != KIND_MAP) return 0;
+  const count = headerLength;
+  let q = p + <usize>headerSize;
+  let hasOps = false;
+  for (let i: u32 = 0; i < count; i++) {
+    if (!readStr(q, end)) return 0;
+    const keyPtr = strPtr;
+    const keyLength = strLength;
+    const valueAt = strPtr + <usize>strLength;
+    let next: usize = 0;
+    if (is(keyPtr, keyLength, K_OPS, 3)) {
+      next = scanOps(valueAt, end, frameMeta);
+      hasOps = true;
+    } else if (is(keyPtr, keyLength, K_WRITE_CONCERN, 12)) {
+      if (!readStr(valueAt, end)) return 0;
+      const code = writeConcernCode(strPtr, strLength);
+      if (code == 0) return 0;
+      store<u32>(frameMeta, code, WFM_WRITE_CONCERN);
+      next = strPtr + <usize>strLength;
+    } else if (is(keyPtr, keyLength, K_TIMEOUT, 7)) {
+      if (!readNumber(valueAt, end)) return 0;
+      store<f64>(frameMeta, headerNumber, WFM_TIMEOUT);
+      next = valueAt + <usize>headerSize;
+    } else {
+      next = skipValue(valueAt, end);
+    }
+    if (next == 0) return 0;
+    q = next;
+  }
+  return hasOps ? q : 0;
+}
+
+function scanOps(p: usize, end: usize, frameMeta: usize): usize {
+  if (readHeader(p, end) != KIND_ARRAY) return 0;
+  const opCount = headerLength;
+  if (opCount > frameOpsMax) {
+    tooMany = true;
+    return 0;
+  }
+  let q = p + <usize>headerSize;
+  for (let i: u32 = 0; i < opCount; i++) {
+    q = scanOp(q, end, cellAt(frameInput, i), cellAt(frameOutput, i));
+    if (q == 0) return 0;
+  }
+  store<u32>(frameMeta, opCount, WFM_OP_COUNT);
+  return q;
+}
+
+/** One ClientOp map at p: a RecordInput cell and a meta cell; the position after it, 0 if slow. */
+function scanOp(p: usize, end: usize, cell: usize, meta: usize): usize {
+  if (readHeader(p, end) != KIND_MAP) return 0;
   const count = headerLength;
   let q = p + <usize>headerSize;
   memory.fill(cell, 0, ENTRY_BYTES);
@@ -179,127 +228,156 @@ function scanOp(p: usize, end: usize, cell: usize, meta: usize): bool {
   let opType: u32 = 0;
   let hasMapName = false;
   let hasKey = false;
-  let record: usize = 0;
+  let hasRecord = false;
   for (let i: u32 = 0; i < count; i++) {
-    if (!readStr(q, end)) return false;
+    if (!readStr(q, end)) return 0;
     const keyPtr = strPtr;
     const keyLength = strLength;
     const valueAt = strPtr + <usize>strLength;
+    let next: usize = 0;
     if (is(keyPtr, keyLength, K_ID, 2)) {
-      if (!readStr(valueAt, end) || !isPlainText(strPtr, strLength)) return false;
+      if (!readStr(valueAt, end) || !isPlainText(strPtr, strLength)) return 0;
       store<u32>(meta, <u32>strPtr, WM_ID_PTR);
       store<u32>(meta, strLength, WM_ID_LENGTH);
       flags |= WF_HAS_ID;
+      next = strPtr + <usize>strLength;
     } else if (is(keyPtr, keyLength, K_MAP_NAME, 7)) {
-      if (!readStr(valueAt, end) || strLength > KEY_BYTES_MAX || !isPlainText(strPtr, strLength)) return false;
+      if (!readStr(valueAt, end) || strLength > KEY_BYTES_MAX || !isPlainText(strPtr, strLength)) return 0;
       store<u32>(meta, <u32>strPtr, WM_MAP_NAME_PTR);
       store<u32>(meta, strLength, WM_MAP_NAME_LENGTH);
       hasMapName = true;
+      next = strPtr + <usize>strLength;
     } else if (is(keyPtr, keyLength, K_KEY, 3)) {
-      if (!readStr(valueAt, end) || strLength > KEY_BYTES_MAX || !isPlainText(strPtr, strLength)) return false;
+      if (!readStr(valueAt, end) || strLength > KEY_BYTES_MAX || !isPlainText(strPtr, strLength)) return 0;
       store<u32>(cell, <u32>strPtr, RI_KEY_PTR);
       store<u32>(cell, strLength, RI_KEY_LENGTH);
       hasKey = true;
+      next = strPtr + <usize>strLength;
     } else if (is(keyPtr, keyLength, K_OP_TYPE, 6)) {
-      if (!readStr(valueAt, end)) return false;
+      if (!readStr(valueAt, end)) return 0;
       if (is(strPtr, strLength, T_PUT, 3)) opType = WOP_PUT;
       else if (is(strPtr, strLength, T_REMOVE, 6)) opType = WOP_REMOVE;
-      else return false; // OR ops and unknown types: the general path
+      else return 0; // OR ops and unknown types: the general path
+      next = strPtr + <usize>strLength;
     } else if (is(keyPtr, keyLength, K_RECORD, 6)) {
       const kind = readHeader(valueAt, end);
-      if (kind == KIND_MAP) record = valueAt;
-      else if (kind != KIND_NIL) return false;
+      if (kind == KIND_MAP) {
+        next = scanRecord(valueAt, end, cell);
+        hasRecord = true;
+      } else if (kind == KIND_NIL) {
+        next = valueAt + 1;
+      } else {
+        return 0;
+      }
     } else if (is(keyPtr, keyLength, K_OR_RECORD, 8) || is(keyPtr, keyLength, K_OR_TAG, 5)) {
-      if (readHeader(valueAt, end) != KIND_NIL) return false;
+      if (readHeader(valueAt, end) != KIND_NIL) return 0;
+      next = valueAt + 1;
     } else if (is(keyPtr, keyLength, K_WRITE_CONCERN, 12)) {
-      if (!readStr(valueAt, end)) return false;
+      if (!readStr(valueAt, end)) return 0;
       const code = writeConcernCode(strPtr, strLength);
-      if (code == 0) return false;
+      if (code == 0) return 0;
       store<u32>(meta, code, WM_WRITE_CONCERN);
+      next = strPtr + <usize>strLength;
     } else if (is(keyPtr, keyLength, K_TIMEOUT, 7)) {
-      if (!readNumber(valueAt, end)) return false;
+      if (!readNumber(valueAt, end)) return 0;
       store<f64>(meta, headerNumber, WM_TIMEOUT);
       flags |= WF_HAS_TIMEOUT;
+      next = valueAt + <usize>headerSize;
+    } else {
+      // Any other field (the client's op-log `timestamp`, `synced`, ...) is skipped, as the
+      // schema strips unknown keys.
+      next = skipValue(valueAt, end);
     }
-    // Any other field (the client's op-log `timestamp`, `synced`, ...) is skipped, as the
-    // schema strips unknown keys.
-    q = skipValue(valueAt, end);
+    if (next == 0) return 0;
+    q = next;
   }
-  if (!hasMapName || !hasKey || record == 0) return false;
-  if (!scanRecord(record, end, cell)) return false;
+  if (!hasMapName || !hasKey || !hasRecord) return 0;
   const isTombstone = load<u32>(cell, RI_VALUE_LENGTH) == 1 && load<u8>(<usize>load<u32>(cell, RI_VALUE_PTR)) == 0xc0;
   if (isTombstone) flags |= WF_TOMBSTONE;
   // A REMOVE carrying a value, or an inferred type, is left to the general path's rules.
-  if (opType == WOP_REMOVE && !isTombstone) return false;
+  if (opType == WOP_REMOVE && !isTombstone) return 0;
   if (opType == 0) opType = isTombstone ? WOP_REMOVE : WOP_PUT;
   store<u32>(meta, opType, WM_OP_TYPE);
   store<u32>(meta, flags, WM_FLAGS);
-  return true;
+  store<u32>(cell, load<u32>(cell, RI_FLAGS) | FLAG_SCANNED, RI_FLAGS);
+  return q;
 }
 
-/** The LWW record map at p into the RecordInput cell; false for anything unusual. */
-function scanRecord(p: usize, end: usize, cell: usize): bool {
+/** The LWW record map at p into the RecordInput cell; the position after it, 0 if slow. */
+function scanRecord(p: usize, end: usize, cell: usize): usize {
   readHeader(p, end);
   const count = headerLength;
   let q = p + <usize>headerSize;
   let hasValue = false;
   let hasTimestamp = false;
   for (let i: u32 = 0; i < count; i++) {
-    if (!readStr(q, end)) return false;
+    if (!readStr(q, end)) return 0;
     const keyPtr = strPtr;
     const keyLength = strLength;
     const valueAt = strPtr + <usize>strLength;
-    const next = skipValue(valueAt, end);
-    if (next == 0) return false;
+    let next: usize = 0;
     if (is(keyPtr, keyLength, K_VALUE, 5)) {
+      next = skipValue(valueAt, end); // the one walk that validates the value
+      if (next == 0) return 0;
       const length = <u32>(next - valueAt);
-      if (length > VALUE_BYTES_MAX) return false;
+      if (length > VALUE_BYTES_MAX) return 0;
       store<u32>(cell, <u32>valueAt, RI_VALUE_PTR);
       store<u32>(cell, length, RI_VALUE_LENGTH);
       hasValue = true;
     } else if (is(keyPtr, keyLength, K_TIMESTAMP, 9)) {
-      if (!scanTimestamp(valueAt, end, cell)) return false;
+      next = scanTimestamp(valueAt, end, cell);
       hasTimestamp = true;
     } else if (is(keyPtr, keyLength, K_TTL_MS, 5)) {
-      if (!readNumber(valueAt, end)) return false;
+      if (!readNumber(valueAt, end)) return 0;
       const ttl = headerNumber;
-      if (!(ttl >= 0) || !isFinite(ttl)) return false;
+      if (!(ttl >= 0) || !isFinite(ttl)) return 0;
       store<f64>(cell, ttl, RI_TTL);
-      store<u32>(cell, FLAG_HAS_TTL, RI_FLAGS);
+      store<u32>(cell, load<u32>(cell, RI_FLAGS) | FLAG_HAS_TTL, RI_FLAGS);
+      next = valueAt + <usize>headerSize;
+    } else {
+      next = skipValue(valueAt, end);
     }
+    if (next == 0) return 0;
     q = next;
   }
   store<u32>(cell, 0, RI_TAG_PTR);
   store<u32>(cell, 0, RI_TAG_LENGTH);
-  return hasValue && hasTimestamp;
+  return hasValue && hasTimestamp ? q : 0;
 }
 
-function scanTimestamp(p: usize, end: usize, cell: usize): bool {
-  if (readHeader(p, end) != KIND_MAP) return false;
+function scanTimestamp(p: usize, end: usize, cell: usize): usize {
+  if (readHeader(p, end) != KIND_MAP) return 0;
   const count = headerLength;
   let q = p + <usize>headerSize;
   let found: u32 = 0;
   for (let i: u32 = 0; i < count; i++) {
-    if (!readStr(q, end)) return false;
+    if (!readStr(q, end)) return 0;
     const keyPtr = strPtr;
     const keyLength = strLength;
     const valueAt = strPtr + <usize>strLength;
+    let next: usize = 0;
     if (is(keyPtr, keyLength, K_MILLIS, 6)) {
-      if (!readNumber(valueAt, end) || !isValidMillis(headerNumber)) return false;
+      if (!readNumber(valueAt, end) || !isValidMillis(headerNumber)) return 0;
       store<f64>(cell, headerNumber, RI_MILLIS);
       found |= 1;
+      next = valueAt + <usize>headerSize;
     } else if (is(keyPtr, keyLength, K_COUNTER, 7)) {
-      if (!readNumber(valueAt, end) || !isValidCounter(headerNumber)) return false;
+      if (!readNumber(valueAt, end) || !isValidCounter(headerNumber)) return 0;
       store<f64>(cell, headerNumber, RI_COUNTER);
       found |= 2;
+      next = valueAt + <usize>headerSize;
     } else if (is(keyPtr, keyLength, K_NODE_ID, 6)) {
-      if (!readStr(valueAt, end) || strLength > NODE_ID_BYTES_MAX || !isPlainText(strPtr, strLength)) return false;
-      for (let i: u32 = 0; i < strLength; i++) if (load<u8>(strPtr + <usize>i) == 0x3a) return false; // ':'
+      if (!readStr(valueAt, end) || strLength > NODE_ID_BYTES_MAX || !isPlainText(strPtr, strLength)) return 0;
+      for (let j: u32 = 0; j < strLength; j++) if (load<u8>(strPtr + <usize>j) == 0x3a) return 0; // ':'
       store<u32>(cell, <u32>strPtr, RI_NODE_ID_PTR);
       store<u32>(cell, strLength, RI_NODE_ID_LENGTH);
       found |= 4;
+      next = strPtr + <usize>strLength;
+    } else {
+      next = skipValue(valueAt, end);
     }
-    q = skipValue(valueAt, end);
+    if (next == 0) return 0;
+    q = next;
   }
-  return found == 7;
+  return found == 7 ? q : 0;
 }

@@ -8,12 +8,14 @@ import { isSingleValue } from "../codec/msgpack";
 import { containsAsciiByte, validateWtf8 } from "../util/utf8";
 import { isValidCounter, isValidMillis } from "../hlc";
 import {
-  FLAG_HAS_TTL, KEY_BYTES_MAX, NODE_ID_BYTES_MAX, RI_COUNTER, RI_FLAGS, RI_KEY_LENGTH, RI_KEY_PTR,
+  FLAG_HAS_TTL, FLAG_SCANNED, KEY_BYTES_MAX, NODE_ID_BYTES_MAX, RI_COUNTER, RI_FLAGS, RI_KEY_LENGTH, RI_KEY_PTR,
   RI_MILLIS, RI_NODE_ID_LENGTH, RI_NODE_ID_PTR, RI_TAG_LENGTH, RI_TAG_PTR, RI_TTL, RI_VALUE_LENGTH,
   RI_VALUE_PTR, Status, TAG_BYTES_MAX, VALUE_BYTES_MAX,
 } from "../layout";
 
 export function validateRecordInput(cell: usize, requireTag: bool): Status {
+  // Cells from the frame scanner (codec/write-frame.ts) were checked while the frame was read.
+  if ((load<u32>(cell, RI_FLAGS) & FLAG_SCANNED) != 0) return Status.OK;
   const keyLength = load<u32>(cell, RI_KEY_LENGTH);
   if (keyLength > KEY_BYTES_MAX) return Status.KEY_TOO_LONG;
   if (!validateWtf8(<usize>load<u32>(cell, RI_KEY_PTR), keyLength)) return Status.KEY_INVALID;
