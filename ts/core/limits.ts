@@ -247,8 +247,44 @@ export const limits = {
    * 64 Mi chars is ~1300 largest resolvers. Past it REGISTER_RESOLVER fails.
    */
   resolverCodeCharsTotalMax: 64 << 20,
+
+  // Full-text search (PROTOCOL §11; ts/search/, ts/server/features/search.ts). Errors are in-band
+  // (SEARCH_RESP.error), never ERROR.
+  /** Maps with a search index at once (each built on its first search). Past it a search of another map ⇒ "Search index limit reached". */
+  searchIndexedMapsMax: 10_000,
+  /**
+   * Documents in one map's search index: ~1 KiB each for 24-word documents (~2 KiB with two
+   * configured fields; bench/search/), so ~1–2 GiB at the limit. Past it new keys are not
+   * indexed (counted in topgun_search_documents_limited_total{outcome="refused"}, logged once).
+   */
+  searchDocumentsPerMapMax: 1_000_000,
+  /** Terms indexed per document (a 1 MiB value can hold ~150 000 words); the rest is not indexed (counted, logged once). */
+  searchDocumentTermsMax: 10_000,
+  /** Distinct terms of one query; matched terms are bits of a u32, so at most 32. Past it ⇒ in-band error. */
+  searchQueryTermsMax: 32,
+  /** Characters of one query string. Past it ⇒ in-band error. */
+  searchQueryCharsMax: 4096,
+  /** Results of one search: the default and the largest `limit` (a default limit is allowed, PROTOCOL §25 #21). */
+  searchResultsMax: 1000,
+  /** Search subscriptions one connection holds. Past it SEARCH_SUB ⇒ in-band error. */
+  searchSubscriptionsPerConnectionMax: 256,
+  /** Longest wait from a write to its indexing and SEARCH_UPDATE, ms, when the server keeps up (TopGun batched with ~16 ms). */
+  searchFlushDelayMs: 16,
+  /** Documents indexed per event-loop turn (deferred writes, index builds): ~10–20 µs each, so a slice stays near 10–20 ms. */
+  searchFlushDocumentsMax: 1024,
+  /** Changed-document × subscription re-scorings per event-loop turn (~0.3 µs each); at least one document per turn. */
+  searchFlushRescoresMax: 65_536,
+  /** Writes waiting to be indexed, per map. Past it the write that adds one indexes a slice itself (backpressure on writers). */
+  searchPendingChangesMax: 16_384,
+  /** Entries of the tokenizer's word -> stem cache; it is emptied when full. */
+  searchStemCacheEntriesMax: 65_536,
+  /** Fields one map may name in SEARCH_MAPS; more is a configuration error. */
+  searchFieldsPerMapMax: 32,
 } as const;
 
+if (limits.searchQueryTermsMax > 32 || limits.searchPendingChangesMax < limits.searchFlushDocumentsMax || limits.searchResultsMax < 1) {
+  throw new Error("limits: searchQueryTermsMax <= 32, searchPendingChangesMax >= searchFlushDocumentsMax, searchResultsMax >= 1");
+}
 if (limits.writeBehindQueueBytesMax > limits.storageWriteBytesMax) {
   throw new Error("limits: a full write-behind queue must fit in one storeAll (storageWriteBytesMax)");
 }

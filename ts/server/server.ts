@@ -55,6 +55,8 @@ export interface ServerOptions {
 export interface RunningParts {
   readonly context: ServerContext;
   readonly protocol: ProtocolHandler;
+  /** Runs `hook` when the server stops, after clients are closed and before storage's last flush. */
+  readonly onStop: (hook: () => Promise<void> | void) => void;
 }
 
 export class GridServer {
@@ -70,6 +72,7 @@ export class GridServer {
   #http: HttpServer | undefined;
   #storage: WriteBehindStorage | undefined;
   #timers: NodeJS.Timeout[] = [];
+  readonly #stopHooks: Array<() => Promise<void> | void> = [];
   #stopping: Promise<StopReport> | undefined;
   #port = 0;
   readonly #wall: WallClock;
@@ -172,7 +175,7 @@ export class GridServer {
     const protocol = new ProtocolHandler(context, () => this.#transport!, { inPlaceWrites: this.#options.inPlaceWrites ?? true });
     this.#protocol = protocol;
     protocol.onSessionClose((session) => liveQueries.removeSession(session));
-    for (const feature of this.#options.features ?? defaultFeatures) feature({ context, protocol });
+    for (const feature of this.#options.features ?? defaultFeatures) feature({ context, protocol, onStop: (hook) => this.#stopHooks.push(hook) });
 
     const http = createHttpServer(
       { keepAliveTimeout: 5_000, headersTimeout: 60_000, requestTimeout: 120_000 },
@@ -316,6 +319,13 @@ export class GridServer {
     this.#http?.closeIdleConnections();
     // Half of the budget for clients to take their close frames, the rest for the last flush.
     await this.#transport?.closeAll(remaining() / 2);
+    for (const hook of this.#stopHooks) {
+      try {
+        await hook();
+      } catch (error) {
+        this.logger.error({ err: error }, "a feature failed to stop; stopping the rest");
+      }
+    }
     if (this.#storage !== undefined) {
       const closed = await Promise.race([this.#storage.close(), sleep(remaining()).then(() => undefined)]);
       if (closed === undefined) {

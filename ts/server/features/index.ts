@@ -7,5 +7,14 @@ import { topicsFeature } from "./topics.js";
 import { locksFeature } from "./locks.js";
 import { countersFeature } from "./counters.js";
 import { journalFeature } from "./journal.js";
+import { entryProcessorsFeature } from "./entry-processors.js";
+import { conflictResolversFeature } from "./conflict-resolvers.js";
 
-export const defaultFeatures: ReadonlyArray<(parts: RunningParts) => void> = [topicsFeature, locksFeature, countersFeature, journalFeature];
+export const defaultFeatures: ReadonlyArray<(parts: RunningParts) => void> = [
+  topicsFeature,
+  locksFeature,
+  countersFeature,
+  journalFeature,
+  entryProcessorsFeature,
+  conflictResolversFeature,
+];
