@@ -14,6 +14,7 @@ import type { Query } from "../query/predicate.js";
 import type { ClientOp } from "../protocol/messages.js";
 import { validateMessage } from "../protocol/validate.js";
 import type { ServerContext } from "./server-context.js";
+import { mergeOutcomes } from "./handlers/write-handler.js";
 import { DEFAULT_TENANT, newTraceId, type RequestContext } from "../core/request-context.js";
 
 export interface HttpSyncResponse {
@@ -51,9 +52,14 @@ export async function handleHttpSync(server: ServerContext, authorization: strin
   const operations = request.operations ?? [];
   if (operations.length > 0) {
     const ops = operations.map((op, index) => (op.id === undefined ? { ...op, id: `http-op-${index}` } : op));
-    const result = server.pipeline.apply(context, undefined, ops);
+    // Conflict resolvers see HTTP writes too (§17); a rejection has no channel but the ack's error.
+    const interceptor = server.interceptor;
+    const decisions = interceptor !== undefined && interceptor.appliesTo(ops) ? await interceptor.intercept(context, undefined, ops) : undefined;
+    const through = decisions === undefined ? ops : decisions.flatMap((decision) => (decision.kind === "apply" ? [decision.op] : []));
+    const result = server.pipeline.apply(context, undefined, through);
+    const outcomes = decisions === undefined ? result.outcomes : mergeOutcomes(ops, decisions, result.outcomes);
     let lastId: string | undefined;
-    const results = result.outcomes.map((outcome, index) => {
+    const results = outcomes.map((outcome, index) => {
       if (outcome.ok) {
         lastId = ops[index]!.id!;
         return { opId: outcome.opId, success: true, achievedLevel: "MEMORY" };

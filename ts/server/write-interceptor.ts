@@ -7,6 +7,7 @@
 // the writer, e.g. MERGE_REJECTED; the op is acknowledged as failed, with no OP_REJECTED and no
 // event) or "dropped" (nothing happens, the op is acknowledged as applied).
 
+import type { RequestContext } from "../core/request-context.js";
 import type { ClientOp } from "../protocol/messages.js";
 import type { Session } from "./session.js";
 
@@ -18,6 +19,9 @@ export type InterceptDecision =
 export interface WriteInterceptor {
   /** True when some op of the request needs interception. */
   appliesTo(ops: readonly ClientOp[]): boolean;
-  /** One decision per op, in order. Never rejects: failures become decisions. */
-  intercept(session: Session | undefined, ops: readonly ClientOp[]): Promise<InterceptDecision[]>;
+  /**
+   * One decision per op, in order. Never rejects: failures become decisions. `session` is the
+   * WebSocket writer to tell (MERGE_REJECTED); undefined for HTTP /sync, which has no channel.
+   */
+  intercept(request: RequestContext, session: Session | undefined, ops: readonly ClientOp[]): Promise<InterceptDecision[]>;
 }

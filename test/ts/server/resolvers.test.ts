@@ -5,7 +5,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { RunningTestServer } from "../../support/server.js";
-import { WireClient, type WireMessage } from "../../support/wire-client.js";
+import { signToken, WireClient, type WireMessage } from "../../support/wire-client.js";
 import { startSandboxServer } from "../sandbox/sandbox-support.js";
 import { globToRegExp } from "../../../ts/server/features/conflict-resolvers.js";
 
@@ -108,6 +108,29 @@ describe("conflict resolvers", () => {
     // keyPattern: a key outside stock:* is not checked by this resolver.
     assert.equal((await write(client, "inventory", "price:1", -5)).success, true);
     assert.equal(valueOf("inventory", "price:1"), -5);
+  });
+
+  test("HTTP /sync writes meet the same resolvers: a rejected op fails in the ack with the resolver's reason, an accepted one is stored as resolved", async () => {
+    await register(client, "http-inventory", { name: "non-negative", code: "if (context.remoteValue < 0) return { action: 'reject', reason: 'negative' }; return { action: 'accept', value: context.remoteValue + 1 };" });
+    const timestamp = stamp(++clock, "http-client");
+    const response = await fetch(`http://127.0.0.1:${running.port}/sync`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${signToken({ sub: "http-user", roles: ["ADMIN"] })}` },
+      body: JSON.stringify({
+        clientId: "http-client",
+        clientHlc: timestamp,
+        operations: [
+          { id: "h1", mapName: "http-inventory", opType: "PUT", key: "a", record: { value: -5, timestamp } },
+          { id: "h2", mapName: "http-inventory", opType: "PUT", key: "b", record: { value: 7, timestamp } },
+        ],
+      }),
+    });
+    assert.equal(response.status, 200);
+    const body = (await response.json()) as { ack: { lastId: string; results: Array<{ opId: string; success: boolean; error?: string }> } };
+    assert.deepEqual(body.ack.results.map((r) => [r.opId, r.success, r.error]), [["h1", false, "negative"], ["h2", true, undefined]]);
+    assert.equal(body.ack.lastId, "h2");
+    assert.equal(valueOf("http-inventory", "a"), undefined, "the rejected write is not stored");
+    assert.equal(valueOf("http-inventory", "b"), 8, "the resolver's value is stored");
   });
 
   test("local from every resolver: plain LWW decides (newer applies, older is dropped silently)", async () => {

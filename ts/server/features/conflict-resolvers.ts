@@ -28,6 +28,7 @@
 // (they are applied together afterwards, as the write pipeline applies a batch).
 
 import { limits } from "../../core/limits.js";
+import type { RequestContext } from "../../core/request-context.js";
 import { compareTimestamps, isTimestamp } from "../../core/timestamp.js";
 import type {
   ClientOp, LwwRecordWire, ListResolversMessage, RegisterResolverMessage, UnregisterResolverMessage,
@@ -103,9 +104,9 @@ export function conflictResolversFeature({ context, protocol, onStop }: RunningP
 
   const interceptor: WriteInterceptor = {
     appliesTo: (ops) => ops.some((op) => isLwwOp(op) && registry.hasResolvers(op.mapName)),
-    intercept: async (session, ops) => {
+    intercept: async (request, session, ops) => {
       const decisions: InterceptDecision[] = [];
-      for (const op of ops) decisions.push(await decide(context, sandbox, registry, session, op));
+      for (const op of ops) decisions.push(await decide(context, sandbox, registry, request, session, op));
       return decisions;
     },
   };
@@ -113,13 +114,15 @@ export function conflictResolversFeature({ context, protocol, onStop }: RunningP
 }
 
 /** The decision for one op (never throws: user code failures fall through to the next resolver). */
-async function decide(context: ServerContext, sandbox: SandboxPool, registry: ResolverRegistry, session: Session | undefined, op: ClientOp): Promise<InterceptDecision> {
+async function decide(
+  context: ServerContext, sandbox: SandboxPool, registry: ResolverRegistry, request: RequestContext, session: Session | undefined, op: ClientOp,
+): Promise<InterceptDecision> {
   const record = op.record ?? undefined;
   const resolvers = isLwwOp(op) ? registry.onMap(op.mapName) : [];
   // Malformed ops and ops the writer may not make are the pipeline's to reject (§7.1 steps 2, 4).
   if (resolvers.length === 0 || record === undefined || !isTimestamp(record.timestamp)) return { kind: "apply", op };
   const isRemoval = op.opType === "REMOVE" || record.value === null || record.value === undefined;
-  const principal = session?.principal;
+  const principal = request.principal;
   if (principal !== undefined && !context.policies.checkPermission(principal, op.mapName, isRemoval ? "REMOVE" : "PUT")) return { kind: "apply", op };
   const map = await context.maps.getOrLoadMap(op.mapName);
   if (map !== undefined && map.kind !== "lww") return { kind: "apply", op };

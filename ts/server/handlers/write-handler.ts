@@ -32,7 +32,7 @@ export function handleWrite(
   const startedAt = performance.now();
   const interceptor = server.interceptor;
   if (interceptor !== undefined && interceptor.appliesTo(ops)) {
-    return interceptor.intercept(session, ops).then((decisions) => applyDecided(server, session, ops, decisions, batchConcern, startedAt));
+    return interceptor.intercept(session.context(), session, ops).then((decisions) => applyDecided(server, session, ops, decisions, batchConcern, startedAt));
   }
   return applyAndAck(server, session, ops, batchConcern, startedAt, undefined);
 }
@@ -128,7 +128,7 @@ function sendAck(server: ServerContext, session: Session, request: AppliedReques
 }
 
 /** Outcomes in request order: the pipeline's for applied ops, the interceptor's for the rest. */
-function mergeOutcomes(ops: readonly ClientOp[], decisions: readonly InterceptDecision[], applied: readonly OpOutcome[]): OpOutcome[] {
+export function mergeOutcomes(ops: readonly ClientOp[], decisions: readonly InterceptDecision[], applied: readonly OpOutcome[]): OpOutcome[] {
   const outcomes: OpOutcome[] = [];
   let next = 0;
   for (let i = 0; i < ops.length; i++) {
