@@ -2,9 +2,10 @@
 // the new value, goes to every listener — event routing now; live queries, search, the journal
 // and replication hang off the same call.
 //
-// Values are MessagePack bytes that may be views into the core's memory: they are valid only
-// during the call (the next mutating core call may free them). A listener that keeps one copies
-// it. Listeners run synchronously, in registration order, and must not throw: a throw is a bug,
+// Values are MessagePack bytes, read-only for listeners. A value that is a view into a larger
+// buffer (the core's memory) is valid only during the call (the next mutating core call may free
+// it), so a listener that keeps one copies it; a value that is its whole buffer is a copy made
+// for this change and may be kept as is. Listeners run synchronously, in registration order, and must not throw: a throw is a bug,
 // reported through `onListenerError`, and the other listeners still run.
 
 import type { RequestContext } from "../core/request-context.js";

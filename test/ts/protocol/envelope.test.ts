@@ -9,11 +9,14 @@ import { serialize } from "../../../ts/protocol/codec.js";
 
 const seed = propertySeed();
 
+/** ASCII (the encoders' fast path) or any code points, lone surrogates included. */
+const text = (maxLength: number) => fc.oneof(fc.string({ maxLength }), fc.string({ unit: "binary", maxLength }));
+
 test(`encodeQueryUpdate equals serialize of the same message (seed ${seed})`, () => {
   fc.assert(
     fc.property(
-      fc.string({ maxLength: 300 }),
-      fc.string({ maxLength: 70_000 }),
+      text(300),
+      text(70_000),
       fc.option(fc.jsonValue(), { nil: undefined }),
       fc.constantFrom("ENTER", "UPDATE", "LEAVE" as const),
       (queryId, key, value, changeType) => {
@@ -28,11 +31,11 @@ test(`encodeQueryUpdate equals serialize of the same message (seed ${seed})`, ()
 
 test(`encodeOpAck equals serialize of the same OP_ACK (seed ${seed})`, () => {
   const resultArb = fc.record(
-    { opId: fc.string({ maxLength: 40 }), success: fc.boolean(), achievedLevel: fc.constantFrom("APPLIED", "PERSISTED", "FIRE_AND_FORGET"), error: fc.string({ maxLength: 300 }) },
+    { opId: text(40), success: fc.boolean(), achievedLevel: fc.constantFrom("APPLIED", "PERSISTED", "FIRE_AND_FORGET"), error: text(300) },
     { requiredKeys: ["opId", "success", "achievedLevel"] },
   );
   fc.assert(
-    fc.property(fc.string({ maxLength: 40 }), fc.option(fc.constantFrom("APPLIED", "PERSISTED"), { nil: undefined }), fc.array(resultArb, { maxLength: 70 }), (lastId, level, results) => {
+    fc.property(text(40), fc.option(fc.constantFrom("APPLIED", "PERSISTED"), { nil: undefined }), fc.array(resultArb, { maxLength: 70 }), (lastId, level, results) => {
       const plain = results.map((r) => ({ ...r }));
       const expected = serialize({ type: "OP_ACK", payload: level === undefined ? { lastId, results: plain } : { lastId, achievedLevel: level, results: plain } });
       assert.deepEqual(Buffer.from(encodeOpAck(lastId, level, plain)), Buffer.from(expected));

@@ -291,7 +291,12 @@ function firstRecord(
 function copyOf(bytes: Uint8Array): Uint8Array;
 function copyOf(bytes: Uint8Array | undefined): Uint8Array | undefined;
 function copyOf(bytes: Uint8Array | undefined): Uint8Array | undefined {
-  return bytes === undefined ? undefined : new Uint8Array(bytes);
+  if (bytes === undefined) return undefined;
+  // An array that is its whole buffer is already a copy nobody else writes (the in-place write
+  // path slices values out of the core); a view into a larger buffer (the core's memory, an
+  // encoder's pool) is copied, so the ring neither sees it change nor keeps the buffer alive.
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return bytes;
+  return new Uint8Array(bytes);
 }
 
 /** JournalEventData (§6.8); a value that decodes to undefined (an OR record without one) stays absent. */
