@@ -65,8 +65,11 @@ export class Hlc {
 
   /** Folds in a timestamp received from elsewhere. Non-finite millis or counter are ignored. */
   update(remote: { readonly millis: unknown; readonly counter: unknown }): void {
-    const remoteMillis = Number(remote.millis);
-    const remoteCounter = Number(remote.counter);
+    this.updateWith(Number(remote.millis), Number(remote.counter));
+  }
+
+  /** update() for a timestamp already read as numbers (the in-place write path). */
+  updateWith(remoteMillis: number, remoteCounter: number): void {
     if (!Number.isFinite(remoteMillis) || !Number.isFinite(remoteCounter)) return;
     const wall = this.#wall();
     const drift = remoteMillis - wall;

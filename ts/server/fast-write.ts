@@ -16,12 +16,13 @@ import { deserialize } from "../protocol/codec.js";
 import type { LwwRecordWire, WriteConcern } from "../protocol/messages.js";
 import type { RequestContext } from "../core/request-context.js";
 import type { ServerMap } from "../maps/server-map.js";
-import type { StorageWrite } from "../storage/index.js";
+import type { StorageWrite, StoredRow } from "../storage/index.js";
 import { Status, statusName, FLAG_TOMBSTONE } from "../wasm/layout.js";
 import { WOP, writeConcernCodes, type ScannedFrame, type WriteFrameScanner } from "../wasm/write-frame.js";
 import type { MapChange } from "./change-notifier.js";
 import type { ServerContext } from "./server-context.js";
 import type { Session } from "./session.js";
+import type { WriteInterceptor } from "./write-interceptor.js";
 import { finishWrite } from "./handlers/write-handler.js";
 import { unknownOpId, type OpOutcome } from "./write-pipeline.js";
 
@@ -33,7 +34,7 @@ export function tryFastWrite(server: ServerContext, session: Session, frame: Uin
   const scanned = scanner.scan(frame);
   if (scanned === undefined) return "slow";
   const ops = scanned.ops;
-  if (server.interceptor !== undefined && server.interceptor.appliesTo(ops.map((op) => ({ mapName: op.mapName, key: "" })))) return "slow";
+  if (server.interceptor !== undefined && isIntercepted(server.interceptor, ops)) return "slow";
   server.metrics.messagesIn.labels(scanned.kind === 1 ? "OP_BATCH" : "CLIENT_OP").inc();
   session.lastActiveMillis = server.wall();
   if (ops.length === 0) return; // no OP_ACK for an empty batch (§7.3)
@@ -60,14 +61,16 @@ export function tryFastWrite(server: ServerContext, session: Session, frame: Uin
       outcomes[i] = { opId, ok: false, reason: map.error.reason, code: 400, rejection: map.error.code === "KIND_MISMATCH" ? "kind-mismatch" : "map-limit" };
       continue;
     }
-    server.hlc.update(scanner.timestampOf(i));
+    server.hlc.updateWith(scanner.millisOf(i), scanner.counterOf(i));
     let group = groups.get(map.value);
     if (group === undefined) groups.set(map.value, (group = []));
     group.push(i);
   }
   const changes: MapChange[] = [];
   const storageWrites: StorageWrite[] = [];
-  for (const [map, indexes] of groups) mergeGroup(scanner, map, indexes, ops, outcomes, context, session.id, changes, storageWrites);
+  // Without storage (STORAGE=memory) no rows are built.
+  const rows = server.storage === undefined ? undefined : storageWrites;
+  for (const [map, indexes] of groups) mergeGroup(scanner, map, indexes, ops, outcomes, context, session.id, changes, rows);
   server.notifier.publish(changes);
   const batchConcern = writeConcernCodes[scanned.writeConcernCode];
   return finishWrite(server, session, {
@@ -81,7 +84,7 @@ export function tryFastWrite(server: ServerContext, session: Session, frame: Uin
 
 function mergeGroup(
   scanner: WriteFrameScanner, map: ServerMap, indexes: number[], ops: ScannedFrame["ops"], outcomes: OpOutcome[],
-  context: RequestContext, connectionId: string, changes: MapChange[], storageWrites: StorageWrite[],
+  context: RequestContext, connectionId: string, changes: MapChange[], storageWrites: StorageWrite[] | undefined,
 ): void {
   const table = map.lww!.table;
   const count = scanner.merge(table, indexes);
@@ -99,30 +102,35 @@ function mergeGroup(
       continue;
     }
     outcomes[index] = { opId, ok: true, changed: true };
-    const cell = scanner.cellRecord(k);
+    const key = scanner.cellKey(k);
+    const value = scanner.cellValue(k);
+    const nodeId = scanner.cellNodeId(k);
+    const millis = scanner.cellMillis(k);
+    const counter = scanner.cellCounter(k);
+    const ttlMs = scanner.cellTtlMs(k);
     const previousFlags = table.resultPreviousFlags(k);
-    changes.push(new LwwChange({
-      mapName: map.name,
-      key: cell.key,
-      partitionId: table.resultPartition(k),
-      eventType: op.opType === WOP.REMOVE || op.isTombstone ? "REMOVE" : "PUT",
-      timestamp: { millis: cell.millis, counter: cell.counter, nodeId: cell.nodeId },
-      ttlMs: cell.ttlMs,
-      previousValue: table.resultPreviousValue(k)?.slice(),
-      previousWasTombstone: previousFlags !== 0 && (previousFlags & FLAG_TOMBSTONE) !== 0,
-      newValue: cell.value,
-      context,
-      connectionId,
-    }));
-    storageWrites.push({
-      op: "upsert",
-      row: {
-        mapName: map.name, kind: "lww", key: cell.key, tag: "", value: cell.value,
-        millis: cell.millis, counter: cell.counter, nodeId: cell.nodeId,
-        ...(cell.ttlMs === undefined ? {} : { ttlMs: cell.ttlMs }),
-      },
-    });
+    changes.push(new LwwChange(
+      map.name, key, table.resultPartition(k), op.opType === WOP.REMOVE || op.isTombstone ? "REMOVE" : "PUT",
+      { millis, counter, nodeId }, ttlMs, table.resultPreviousValue(k)?.slice(),
+      previousFlags !== 0 && (previousFlags & FLAG_TOMBSTONE) !== 0, value, context, connectionId,
+    ));
+    if (storageWrites === undefined) continue;
+    const row: StoredRow = ttlMs === undefined
+      ? { mapName: map.name, kind: "lww", key, tag: "", value, millis, counter, nodeId }
+      : { mapName: map.name, kind: "lww", key, tag: "", value, millis, counter, nodeId, ttlMs };
+    storageWrites.push({ op: "upsert", row });
   }
+}
+
+/** Whether the interceptor wants any op of the frame (asked once per run of one map name). */
+function isIntercepted(interceptor: WriteInterceptor, ops: ScannedFrame["ops"]): boolean {
+  let lastMapName: string | undefined;
+  for (const op of ops) {
+    if (op.mapName === lastMapName) continue;
+    lastMapName = op.mapName;
+    if (interceptor.appliesTo([{ mapName: op.mapName, key: "" }])) return true;
+  }
+  return false;
 }
 
 /** An applied LWW change whose record object is decoded from its bytes only when read. */
@@ -141,22 +149,22 @@ class LwwChange implements MapChange {
   readonly #ttlMs: number | undefined;
   #record: LwwRecordWire | undefined;
 
-  constructor(fields: {
-    mapName: string; key: string; partitionId: number; eventType: "PUT" | "REMOVE"; timestamp: LwwRecordWire["timestamp"];
-    ttlMs: number | undefined; previousValue: Uint8Array | undefined; previousWasTombstone: boolean; newValue: Uint8Array;
-    context: RequestContext; connectionId: string;
-  }) {
-    this.mapName = fields.mapName;
-    this.key = fields.key;
-    this.partitionId = fields.partitionId;
-    this.eventType = fields.eventType;
-    this.timestamp = fields.timestamp;
-    this.#ttlMs = fields.ttlMs;
-    this.previousValue = fields.previousValue;
-    this.previousWasTombstone = fields.previousWasTombstone;
-    this.newValue = fields.newValue;
-    this.context = fields.context;
-    this.connectionId = fields.connectionId;
+  constructor(
+    mapName: string, key: string, partitionId: number, eventType: "PUT" | "REMOVE", timestamp: LwwRecordWire["timestamp"],
+    ttlMs: number | undefined, previousValue: Uint8Array | undefined, previousWasTombstone: boolean, newValue: Uint8Array,
+    context: RequestContext, connectionId: string,
+  ) {
+    this.mapName = mapName;
+    this.key = key;
+    this.partitionId = partitionId;
+    this.eventType = eventType;
+    this.timestamp = timestamp;
+    this.#ttlMs = ttlMs;
+    this.previousValue = previousValue;
+    this.previousWasTombstone = previousWasTombstone;
+    this.newValue = newValue;
+    this.context = context;
+    this.connectionId = connectionId;
   }
 
   /** The record as applied: { value, timestamp, ttlMs? } (value null for a tombstone). */

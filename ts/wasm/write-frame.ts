@@ -8,7 +8,7 @@
 import { assert } from "../core/assert.js";
 import type { Core } from "./core.js";
 import type { LwwTable } from "./lww-table.js";
-import { ENTRY_BYTES, RI, Status, statusName } from "./layout.js";
+import { ENTRY_BYTES, FLAG_HAS_TTL, RI, Status, statusName } from "./layout.js";
 
 /** Mirror of the WriteOpMeta / WriteFrameMeta layout (assembly/layout.ts). */
 const WRITE_SLOW_PATH = 64;
@@ -40,6 +40,10 @@ export class WriteFrameScanner {
   /** The cells of the last scan, saved before a merge overwrites the region (grouped merges). */
   #savedCells: Uint8Array | undefined;
   #opCount = 0;
+  /** The node id cellNodeId decoded last, and where its bytes were (reset by every scan). */
+  #lastNodeId = "";
+  #lastNodeIdPtr = -1;
+  #lastNodeIdLength = -1;
 
   constructor(core: Core, frameBytesMax: number) {
     this.core = core;
@@ -85,13 +89,19 @@ export class WriteFrameScanner {
     }
     this.#opCount = opCount;
     this.#savedCells = undefined;
+    this.#lastNodeIdPtr = -1;
+    this.#lastNodeIdLength = -1;
     return { kind: u32[meta + (WFM.KIND >>> 2)]!, writeConcernCode: u32[meta + (WFM.WRITE_CONCERN >>> 2)]!, ops };
   }
 
-  /** Timestamp of op `index` (before any merge of this frame). */
-  timestampOf(index: number): { millis: number; counter: number } {
-    const cell = this.#cellAddress(index);
-    return { millis: this.core.f64[(cell + RI.MILLIS) >>> 3]!, counter: this.core.f64[(cell + RI.COUNTER) >>> 3]! };
+  /** Millis of op `index`'s timestamp (before any merge of this frame). */
+  millisOf(index: number): number {
+    return this.core.f64[(this.#cellAddress(index) + RI.MILLIS) >>> 3]!;
+  }
+
+  /** Counter of op `index`'s timestamp (before any merge of this frame). */
+  counterOf(index: number): number {
+    return this.core.f64[(this.#cellAddress(index) + RI.COUNTER) >>> 3]!;
   }
 
   /**
@@ -113,21 +123,47 @@ export class WriteFrameScanner {
     return table.flushCells(indexes.length);
   }
 
-  /** The key, value bytes (copied), node id and ttl of merged cell `position` (after merge). */
-  cellRecord(position: number): { key: string; value: Uint8Array; nodeId: string; millis: number; counter: number; ttlMs: number | undefined } {
-    const core = this.core;
-    const cell = core.inputPtr + position * ENTRY_BYTES;
-    const u32 = core.u32;
-    const valuePtr = u32[(cell + RI.VALUE_PTR) >>> 2]!;
-    const flags = u32[(cell + RI.FLAGS) >>> 2]!;
-    return {
-      key: core.readString(u32[(cell + RI.KEY_PTR) >>> 2]!, u32[(cell + RI.KEY_LENGTH) >>> 2]!),
-      value: core.u8.slice(valuePtr, valuePtr + u32[(cell + RI.VALUE_LENGTH) >>> 2]!),
-      nodeId: core.readString(u32[(cell + RI.NODE_ID_PTR) >>> 2]!, u32[(cell + RI.NODE_ID_LENGTH) >>> 2]!),
-      millis: core.f64[(cell + RI.MILLIS) >>> 3]!,
-      counter: core.f64[(cell + RI.COUNTER) >>> 3]!,
-      ttlMs: (flags & 4) !== 0 ? core.f64[(cell + RI.TTL) >>> 3]! : undefined,
-    };
+  // Readers of merged cell `position` (after merge), one field each so the write path allocates
+  // only what it keeps.
+
+  cellKey(position: number): string {
+    const cell = this.#cellAddress(position);
+    return this.core.readString(this.core.u32[(cell + RI.KEY_PTR) >>> 2]!, this.core.u32[(cell + RI.KEY_LENGTH) >>> 2]!);
+  }
+
+  /** The value's MessagePack bytes, copied out of the core. */
+  cellValue(position: number): Uint8Array {
+    const cell = this.#cellAddress(position);
+    const valuePtr = this.core.u32[(cell + RI.VALUE_PTR) >>> 2]!;
+    return this.core.u8.slice(valuePtr, valuePtr + this.core.u32[(cell + RI.VALUE_LENGTH) >>> 2]!);
+  }
+
+  /** The timestamp's node id; ops of one frame usually share it, so equal bytes decode once. */
+  cellNodeId(position: number): string {
+    const cell = this.#cellAddress(position);
+    const u32 = this.core.u32;
+    const pointer = u32[(cell + RI.NODE_ID_PTR) >>> 2]!;
+    const length = u32[(cell + RI.NODE_ID_LENGTH) >>> 2]!;
+    if (length !== this.#lastNodeIdLength || !sameBytes(this.core.u8, this.#lastNodeIdPtr, pointer, length)) {
+      this.#lastNodeId = this.core.readString(pointer, length);
+      this.#lastNodeIdPtr = pointer;
+      this.#lastNodeIdLength = length;
+    }
+    return this.#lastNodeId;
+  }
+
+  cellMillis(position: number): number {
+    return this.core.f64[(this.#cellAddress(position) + RI.MILLIS) >>> 3]!;
+  }
+
+  cellCounter(position: number): number {
+    return this.core.f64[(this.#cellAddress(position) + RI.COUNTER) >>> 3]!;
+  }
+
+  /** The record's ttlMs, undefined when it has none. */
+  cellTtlMs(position: number): number | undefined {
+    const cell = this.#cellAddress(position);
+    return (this.core.u32[(cell + RI.FLAGS) >>> 2]! & FLAG_HAS_TTL) !== 0 ? this.core.f64[(cell + RI.TTL) >>> 3]! : undefined;
   }
 
   #cellAddress(index: number): number {
