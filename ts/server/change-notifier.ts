@@ -2,10 +2,10 @@
 // the new value, goes to every listener — event routing now; live queries, search, the journal
 // and replication hang off the same call.
 //
-// Values are MessagePack bytes, read-only for listeners. A value that is a view into a larger
-// buffer (the core's memory) is valid only during the call (the next mutating core call may free
-// it), so a listener that keeps one copies it; a value that is its whole buffer is a copy made
-// for this change and may be kept as is. Listeners run synchronously, in registration order, and must not throw: a throw is a bug,
+// Values are MessagePack bytes, read-only for listeners. A value that is a view into the core's
+// memory is valid only during the call (the next mutating core call may free it), so a listener
+// that keeps one copies it — unless `isStableBytes` says its bytes never change (a copy made for
+// the change, alone or in a buffer shared by one request's values). Listeners run synchronously, in registration order, and must not throw: a throw is a bug,
 // reported through `onListenerError`, and the other listeners still run.
 
 import type { RequestContext } from "../core/request-context.js";
@@ -75,4 +75,17 @@ export class ChangeNotifier {
       }
     }
   }
+}
+
+/** Buffers whose bytes never change after they were filled (markStableBuffer). */
+const stableBuffers = new WeakSet<ArrayBufferLike>();
+
+/** Declares that nothing writes `buffer` again: values viewing it may be kept without a copy. */
+export function markStableBuffer(buffer: ArrayBufferLike): void {
+  stableBuffers.add(buffer);
+}
+
+/** Whether `bytes` may be kept as is: its own whole buffer, or a view into a stable one. */
+export function isStableBytes(bytes: Uint8Array): boolean {
+  return (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) || stableBuffers.has(bytes.buffer);
 }

@@ -19,7 +19,8 @@ import type { ServerMap } from "../maps/server-map.js";
 import type { StorageWrite, StoredRow } from "../storage/index.js";
 import { Status, statusName, FLAG_TOMBSTONE } from "../wasm/layout.js";
 import { WOP, writeConcernCodes, type ScannedFrame, type WriteFrameScanner } from "../wasm/write-frame.js";
-import type { MapChange } from "./change-notifier.js";
+import { markStableBuffer, type MapChange } from "./change-notifier.js";
+import type { LwwTable } from "../wasm/lww-table.js";
 import type { ServerContext } from "./server-context.js";
 import type { Session } from "./session.js";
 import type { WriteInterceptor } from "./write-interceptor.js";
@@ -88,6 +89,8 @@ function mergeGroup(
 ): void {
   const table = map.lww!.table;
   const count = scanner.merge(table, indexes);
+  scanner.copyCellValues(count, markStableBuffer);
+  const previousValues = copyPreviousValues(table, count);
   for (let k = 0; k < count; k++) {
     const index = indexes[k]!;
     const op = ops[index]!;
@@ -111,7 +114,7 @@ function mergeGroup(
     const previousFlags = table.resultPreviousFlags(k);
     changes.push(new LwwChange(
       map.name, key, table.resultPartition(k), op.opType === WOP.REMOVE || op.isTombstone ? "REMOVE" : "PUT",
-      { millis, counter, nodeId }, ttlMs, table.resultPreviousValue(k)?.slice(),
+      { millis, counter, nodeId }, ttlMs, previousValues?.[k],
       previousFlags !== 0 && (previousFlags & FLAG_TOMBSTONE) !== 0, value, context, connectionId,
     ));
     if (storageWrites === undefined) continue;
@@ -120,6 +123,28 @@ function mergeGroup(
       : { mapName: map.name, kind: "lww", key, tag: "", value, millis, counter, nodeId, ttlMs };
     storageWrites.push({ op: "upsert", row });
   }
+}
+
+/**
+ * The values the merge replaced, by result position, copied out of the core into one stable
+ * buffer (the core frees them at its next mutating call); undefined when none was replaced.
+ */
+function copyPreviousValues(table: LwwTable, count: number): Array<Uint8Array | undefined> | undefined {
+  let total = 0;
+  for (let k = 0; k < count; k++) if (table.resultStatus(k) === Status.OK) total += table.resultPreviousValue(k)?.length ?? 0;
+  if (total === 0) return undefined;
+  const buffer = new Uint8Array(total);
+  markStableBuffer(buffer.buffer);
+  const values = new Array<Uint8Array | undefined>(count);
+  let offset = 0;
+  for (let k = 0; k < count; k++) {
+    const previous = table.resultStatus(k) === Status.OK ? table.resultPreviousValue(k) : undefined;
+    if (previous === undefined) continue;
+    buffer.set(previous, offset);
+    values[k] = buffer.subarray(offset, offset + previous.length);
+    offset += previous.length;
+  }
+  return values;
 }
 
 /** Whether the interceptor wants any op of the frame (asked once per run of one map name). */

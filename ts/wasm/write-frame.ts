@@ -40,6 +40,9 @@ export class WriteFrameScanner {
   /** The cells of the last scan, saved before a merge overwrites the region (grouped merges). */
   #savedCells: Uint8Array | undefined;
   #opCount = 0;
+  /** Values of the last copyCellValues, and where each starts (position k: starts[k]..starts[k+1]). */
+  #values = new Uint8Array(0);
+  #valueStarts = new Uint32Array(256);
   /** The node id cellNodeId decoded last, and where its bytes were (reset by every scan). */
   #lastNodeId = "";
   #lastNodeIdPtr = -1;
@@ -131,11 +134,39 @@ export class WriteFrameScanner {
     return this.core.readString(this.core.u32[(cell + RI.KEY_PTR) >>> 2]!, this.core.u32[(cell + RI.KEY_LENGTH) >>> 2]!);
   }
 
-  /** The value's MessagePack bytes, copied out of the core. */
+  /**
+   * Copies the values of merged cells 0..count-1 out of the core into one new buffer (one
+   * allocation per merge instead of one per op); cellValue then returns views into it. The buffer
+   * is never written again, which `onCopied` is told (the change notifier's stable buffers).
+   */
+  copyCellValues(count: number, onCopied: (buffer: ArrayBufferLike) => void): void {
+    const core = this.core;
+    const u32 = core.u32;
+    const u8 = core.u8;
+    if (this.#valueStarts.length < count + 1) this.#valueStarts = new Uint32Array(Math.max(count + 1, this.#valueStarts.length * 2));
+    const starts = this.#valueStarts;
+    let total = 0;
+    for (let k = 0; k < count; k++) {
+      starts[k] = total;
+      total += u32[(this.#cellAddress(k) + RI.VALUE_LENGTH) >>> 2]!;
+    }
+    starts[count] = total;
+    const values = new Uint8Array(total);
+    for (let k = 0; k < count; k++) {
+      const from = u32[(this.#cellAddress(k) + RI.VALUE_PTR) >>> 2]!;
+      const start = starts[k]!;
+      const length = starts[k + 1]! - start;
+      // Short values (most) copy faster byte by byte than through a subarray view and set().
+      if (length <= 32) for (let i = 0; i < length; i++) values[start + i] = u8[from + i]!;
+      else values.set(u8.subarray(from, from + length), start);
+    }
+    this.#values = values;
+    onCopied(values.buffer);
+  }
+
+  /** The value's MessagePack bytes: a view into the buffer of the last copyCellValues. */
   cellValue(position: number): Uint8Array {
-    const cell = this.#cellAddress(position);
-    const valuePtr = this.core.u32[(cell + RI.VALUE_PTR) >>> 2]!;
-    return this.core.u8.slice(valuePtr, valuePtr + this.core.u32[(cell + RI.VALUE_LENGTH) >>> 2]!);
+    return this.#values.subarray(this.#valueStarts[position]!, this.#valueStarts[position + 1]!);
   }
 
   /** The timestamp's node id; ops of one frame usually share it, so equal bytes decode once. */

@@ -36,7 +36,7 @@ import { NONE } from "../../wasm/layout.js";
 import type {
   JournalEventType, JournalReadMessage, JournalSubscribeMessage, JournalUnsubscribeMessage,
 } from "../../protocol/messages.js";
-import type { ChangeListener, MapChange } from "../change-notifier.js";
+import { isStableBytes, type ChangeListener, type MapChange } from "../change-notifier.js";
 import type { RunningParts } from "../server.js";
 import type { Session } from "../session.js";
 import { JournalRing, type JournalEntry } from "./journal-ring.js";
@@ -292,10 +292,9 @@ function copyOf(bytes: Uint8Array): Uint8Array;
 function copyOf(bytes: Uint8Array | undefined): Uint8Array | undefined;
 function copyOf(bytes: Uint8Array | undefined): Uint8Array | undefined {
   if (bytes === undefined) return undefined;
-  // An array that is its whole buffer is already a copy nobody else writes (the in-place write
-  // path slices values out of the core); a view into a larger buffer (the core's memory, an
-  // encoder's pool) is copied, so the ring neither sees it change nor keeps the buffer alive.
-  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return bytes;
+  // A view into the core's memory (or any buffer that may change) is copied, so the ring never
+  // sees it change; stable bytes (change-notifier.ts) are kept as they are.
+  if (isStableBytes(bytes)) return bytes;
   return new Uint8Array(bytes);
 }
 
