@@ -5,7 +5,7 @@
 // Values are MessagePack bytes, read-only for listeners. A value that is a view into the core's
 // memory is valid only during the call (the next mutating core call may free it), so a listener
 // that keeps one copies it — unless `isStableBytes` says its bytes never change (a copy made for
-// the change, alone or in a buffer shared by one request's values). Listeners run synchronously, in registration order, and must not throw: a throw is a bug,
+// the change, alone or in a buffer shared by one request's values: `hasStableValues`). Listeners run synchronously, in registration order, and must not throw: a throw is a bug,
 // reported through `onListenerError`, and the other listeners still run.
 
 import type { RequestContext } from "../core/request-context.js";
@@ -39,6 +39,8 @@ export interface MapChange {
   readonly previousWasTombstone: boolean;
   /** The key's value after (LWW: the new value bytes, 0xc0 for a tombstone). */
   readonly newValue: Uint8Array | undefined;
+  /** True when newValue and previousValue never change (copies made for this change): keep them without copying. */
+  readonly hasStableValues?: boolean;
   /** Who made the change; `connectionId` excludes the writer from its own SERVER_EVENTs. */
   readonly context: RequestContext;
   readonly connectionId: string | undefined;
@@ -77,15 +79,7 @@ export class ChangeNotifier {
   }
 }
 
-/** Buffers whose bytes never change after they were filled (markStableBuffer). */
-const stableBuffers = new WeakSet<ArrayBufferLike>();
-
-/** Declares that nothing writes `buffer` again: values viewing it may be kept without a copy. */
-export function markStableBuffer(buffer: ArrayBufferLike): void {
-  stableBuffers.add(buffer);
-}
-
-/** Whether `bytes` may be kept as is: its own whole buffer, or a view into a stable one. */
-export function isStableBytes(bytes: Uint8Array): boolean {
-  return (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) || stableBuffers.has(bytes.buffer);
+/** Whether a value of `change` may be kept as is: stable by declaration, or its own whole buffer. */
+export function isStableBytes(change: MapChange, bytes: Uint8Array): boolean {
+  return change.hasStableValues === true || (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength);
 }

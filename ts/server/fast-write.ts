@@ -19,7 +19,7 @@ import type { ServerMap } from "../maps/server-map.js";
 import type { StorageWrite, StoredRow } from "../storage/index.js";
 import { Status, statusName, FLAG_TOMBSTONE } from "../wasm/layout.js";
 import { WOP, writeConcernCodes, type ScannedFrame, type WriteFrameScanner } from "../wasm/write-frame.js";
-import { markStableBuffer, type MapChange } from "./change-notifier.js";
+import type { MapChange } from "./change-notifier.js";
 import type { LwwTable } from "../wasm/lww-table.js";
 import type { ServerContext } from "./server-context.js";
 import type { Session } from "./session.js";
@@ -89,7 +89,7 @@ function mergeGroup(
 ): void {
   const table = map.lww!.table;
   const count = scanner.merge(table, indexes);
-  scanner.copyCellValues(count, markStableBuffer);
+  scanner.copyCellValues(count);
   const previousValues = copyPreviousValues(table, count);
   for (let k = 0; k < count; k++) {
     const index = indexes[k]!;
@@ -126,15 +126,15 @@ function mergeGroup(
 }
 
 /**
- * The values the merge replaced, by result position, copied out of the core into one stable
- * buffer (the core frees them at its next mutating call); undefined when none was replaced.
+ * The values the merge replaced, by result position, copied out of the core into one buffer that
+ * nothing writes again (the core frees them at its next mutating call); undefined when none was
+ * replaced.
  */
 function copyPreviousValues(table: LwwTable, count: number): Array<Uint8Array | undefined> | undefined {
   let total = 0;
   for (let k = 0; k < count; k++) if (table.resultStatus(k) === Status.OK) total += table.resultPreviousValue(k)?.length ?? 0;
   if (total === 0) return undefined;
   const buffer = new Uint8Array(total);
-  markStableBuffer(buffer.buffer);
   const values = new Array<Uint8Array | undefined>(count);
   let offset = 0;
   for (let k = 0; k < count; k++) {
@@ -171,6 +171,8 @@ class LwwChange implements MapChange {
   readonly context: RequestContext;
   readonly connectionId: string;
   readonly timestamp: LwwRecordWire["timestamp"];
+  /** Values and previous values are views into per-request copies nothing writes again. */
+  readonly hasStableValues = true;
   readonly #ttlMs: number | undefined;
   #record: LwwRecordWire | undefined;
 

@@ -137,9 +137,9 @@ export class WriteFrameScanner {
   /**
    * Copies the values of merged cells 0..count-1 out of the core into one new buffer (one
    * allocation per merge instead of one per op); cellValue then returns views into it. The buffer
-   * is never written again, which `onCopied` is told (the change notifier's stable buffers).
+   * is never written again, so the views may be kept.
    */
-  copyCellValues(count: number, onCopied: (buffer: ArrayBufferLike) => void): void {
+  copyCellValues(count: number): void {
     const core = this.core;
     const u32 = core.u32;
     const u8 = core.u8;
@@ -161,7 +161,6 @@ export class WriteFrameScanner {
       else values.set(u8.subarray(from, from + length), start);
     }
     this.#values = values;
-    onCopied(values.buffer);
   }
 
   /** The value's MessagePack bytes: a view into the buffer of the last copyCellValues. */

@@ -195,8 +195,8 @@ function journalEventOf(change: MapChange, now: () => Timestamp): Omit<JournalEn
       const hadValue = change.previousValue !== undefined && !change.previousWasTombstone;
       return {
         type: hadValue ? "UPDATE" : "PUT", mapName, key,
-        value: copyOf(change.newValue ?? serialize(change.record?.value ?? null)),
-        previousValue: hadValue ? copyOf(change.previousValue) : undefined,
+        value: copyOf(change.newValue ?? serialize(change.record?.value ?? null), change),
+        previousValue: hadValue ? copyOf(change.previousValue, change) : undefined,
         timestamp: change.timestamp ?? change.record!.timestamp,
       };
     }
@@ -204,14 +204,14 @@ function journalEventOf(change: MapChange, now: () => Timestamp): Omit<JournalEn
       const hadValue = change.previousValue !== undefined && !change.previousWasTombstone;
       return {
         type: "DELETE", mapName, key, value: undefined,
-        previousValue: hadValue ? copyOf(change.previousValue) : undefined,
+        previousValue: hadValue ? copyOf(change.previousValue, change) : undefined,
         timestamp: change.timestamp ?? change.record?.timestamp ?? now(),
       };
     }
     case "OR_ADD":
-      return orAddEventOf(change, copyOf(change.previousValue));
+      return orAddEventOf(change, copyOf(change.previousValue, change));
     case "OR_REMOVE":
-      return { type: "DELETE", mapName, key, value: undefined, previousValue: copyOf(change.previousValue), timestamp: now() };
+      return { type: "DELETE", mapName, key, value: undefined, previousValue: copyOf(change.previousValue, change), timestamp: now() };
   }
 }
 
@@ -221,7 +221,7 @@ function orAddEventOf(change: MapChange, previousValue: Uint8Array | undefined):
   return {
     type: previousValue === undefined ? "PUT" : "UPDATE", mapName: change.mapName, key: change.key,
     // ORMAP_PUSH_DIFF publishes records without their bytes: encoded here.
-    value: copyOf(change.newValue ?? serialize(orRecord.value)),
+    value: copyOf(change.newValue ?? serialize(orRecord.value), change),
     previousValue,
     timestamp: orRecord.timestamp,
   };
@@ -256,7 +256,7 @@ function orPreviousValues(changes: readonly MapChange[], maps: RunningParts["con
     if (added === undefined) addedFrom.set(id, (added = new Set()));
     added.add(change.orRecord!.tag);
     if (change.previousValue !== undefined) {
-      previous.set(index, copyOf(change.previousValue)); // a same-tag record was replaced: the key had it
+      previous.set(index, copyOf(change.previousValue, change)); // a same-tag record was replaced: the key had it
       continue;
     }
     // The first held record in tag order (the core's order of a key's records), now or removed later.
@@ -288,13 +288,13 @@ function firstRecord(
  * A copy that owns its memory. Not `.slice()`: on a Node Buffer (what the encoder returns) that
  * is a view, which would keep the encoder's whole shared buffer alive as long as the event.
  */
-function copyOf(bytes: Uint8Array): Uint8Array;
-function copyOf(bytes: Uint8Array | undefined): Uint8Array | undefined;
-function copyOf(bytes: Uint8Array | undefined): Uint8Array | undefined {
+function copyOf(bytes: Uint8Array, change?: MapChange): Uint8Array;
+function copyOf(bytes: Uint8Array | undefined, change?: MapChange): Uint8Array | undefined;
+function copyOf(bytes: Uint8Array | undefined, change?: MapChange): Uint8Array | undefined {
   if (bytes === undefined) return undefined;
   // A view into the core's memory (or any buffer that may change) is copied, so the ring never
   // sees it change; stable bytes (change-notifier.ts) are kept as they are.
-  if (isStableBytes(bytes)) return bytes;
+  if (change !== undefined && isStableBytes(change, bytes)) return bytes;
   return new Uint8Array(bytes);
 }
 
