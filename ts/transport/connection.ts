@@ -22,6 +22,7 @@
 import type { WebSocket } from "ws";
 import { CloseCode } from "./close-codes.js";
 import { TokenBucket } from "./token-bucket.js";
+import { FrameWriter, type RawSocket } from "./frame-writer.js";
 
 export interface ConnectionLimits {
   /** Frames per second (token bucket refill) and burst size per connection. */
@@ -58,6 +59,8 @@ export class Connection {
   /** Set by the protocol layer; opaque to the transport. */
   session: unknown;
   #socket: WebSocket;
+  /** Coalesces sends into one socket write per turn; undefined: every send goes through ws. */
+  #frames: FrameWriter | undefined;
   #limits: ConnectionLimits;
   #handler: FrameHandler;
   #clock: Clock;
@@ -76,6 +79,8 @@ export class Connection {
   constructor(options: {
     readonly id: string;
     readonly socket: WebSocket;
+    /** The socket under `socket`, for coalesced writes (frame-writer.ts); without it ws sends each message. */
+    readonly rawSocket?: RawSocket;
     readonly remoteAddress: string;
     readonly limits: ConnectionLimits;
     readonly handler: FrameHandler;
@@ -84,6 +89,7 @@ export class Connection {
     this.id = options.id;
     this.remoteAddress = options.remoteAddress;
     this.#socket = options.socket;
+    this.#frames = options.rawSocket === undefined ? undefined : new FrameWriter(options.rawSocket);
     this.#limits = options.limits;
     this.#handler = options.handler;
     this.#clock = options.clock;
@@ -102,7 +108,7 @@ export class Connection {
 
   /** Bytes written but not yet sent to the client. */
   get bufferedBytes(): number {
-    return this.#socket.bufferedAmount;
+    return this.#socket.bufferedAmount + (this.#frames?.pendingBytes ?? 0);
   }
 
   /** Times handling had to wait for the rate limit (for metrics and tests). */
@@ -121,7 +127,7 @@ export class Connection {
    */
   send(bytes: Uint8Array): boolean {
     if (!this.isOpen) return false;
-    const bufferedBytes = this.#socket.bufferedAmount;
+    const bufferedBytes = this.bufferedBytes;
     if (bufferedBytes > 0 && bufferedBytes + bytes.length > this.#limits.outboundBufferBytesMax) {
       this.close(CloseCode.POLICY_VIOLATION, "Slow consumer: outbound buffer limit reached");
       // The close frame waits behind the backlog the client is not reading; end the socket after
@@ -129,7 +135,8 @@ export class Connection {
       setTimeout(() => this.terminate(), closeGraceMs).unref();
       return false;
     }
-    this.#socket.send(bytes, { binary: true });
+    if (this.#frames === undefined) this.#socket.send(bytes, { binary: true });
+    else this.#frames.push(bytes);
     return true;
   }
 
@@ -142,6 +149,7 @@ export class Connection {
     if (!this.isOpen) return;
     this.#closing = true;
     this.#dropQueue();
+    this.#frames?.flush();
     this.#socket.send(bytes, { binary: true }, () => this.close(code, reason));
   }
 
@@ -151,12 +159,17 @@ export class Connection {
     this.#closed = true;
     this.#closeCode = code;
     this.#dropQueue();
+    // Messages sent before the close go out before the close frame (a slow consumer's are dropped:
+    // it is closed because it does not read them).
+    if (code === CloseCode.POLICY_VIOLATION) this.#frames?.discard();
+    else this.#frames?.flush();
     this.#socket.close(code, reason);
   }
 
   /** Ends the connection without a closing handshake (a peer that stopped answering). */
   terminate(): void {
     this.#closed = true;
+    this.#frames?.discard();
     this.#socket.terminate();
   }
 
@@ -223,6 +236,7 @@ export class Connection {
 
   #onSocketClose(code: number, reason: string): void {
     this.#closed = true;
+    this.#frames?.discard();
     this.#dropQueue();
     this.#handler.onClose(this, this.#closeCode || code, reason);
   }

@@ -114,6 +114,7 @@ export class WebSocketTransport {
       const connection = new Connection({
         id: randomUUID(),
         socket: ws,
+        rawSocket: socket,
         remoteAddress: request.socket.remoteAddress ?? "",
         limits: this.#limits,
         clock: this.#clock,
