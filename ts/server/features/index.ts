@@ -9,6 +9,7 @@ import { countersFeature } from "./counters.js";
 import { journalFeature } from "./journal.js";
 import { entryProcessorsFeature } from "./entry-processors.js";
 import { conflictResolversFeature } from "./conflict-resolvers.js";
+import { searchFeature } from "./search.js";
 
 export const defaultFeatures: ReadonlyArray<(parts: RunningParts) => void> = [
   topicsFeature,
@@ -17,4 +18,5 @@ export const defaultFeatures: ReadonlyArray<(parts: RunningParts) => void> = [
   journalFeature,
   entryProcessorsFeature,
   conflictResolversFeature,
+  searchFeature,
 ];
