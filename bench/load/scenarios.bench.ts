@@ -64,6 +64,15 @@ async function startProcess(args: readonly string[], env: Record<string, string>
   return { child, port, stderr: () => stderr, startMs: performance.now() - started };
 }
 
+/** Waits until the process's stderr matches `pattern` (bounded). */
+async function waitForOutput(running: RunningProcess, pattern: RegExp, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!pattern.test(running.stderr())) {
+    if (performance.now() > deadline) throw new Error(`no ${pattern} on stderr within ${timeoutMs} ms:\n${running.stderr().slice(-2000)}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 async function stopProcess(running: RunningProcess): Promise<void> {
   if (running.child.exitCode !== null) return;
   const exited = new Promise((resolve) => running.child.once("exit", resolve));
@@ -326,6 +335,8 @@ async function restart(size: Sizes, runs: number, storage: "sqlite" | "postgres"
       await stopProcess(first); // SIGTERM flushes the write-behind queue
       const second = await startServer(serverEnv(storage, dir.path, { LOG_LEVEL: "info" }));
       startupMs.push(second.startMs);
+      // PORT= (stdout) can arrive before the log lines (stderr) that precede it.
+      await waitForOutput(second, /"storage loaded"|storage loaded/, 10_000);
       progressLines = (second.stderr().match(/loading records from storage/g) ?? []).length;
       const loaded = /"rows":(\d+)/.exec(second.stderr());
       if (loaded === null || Number(loaded[1]) !== size.records) throw new Error(`restart loaded ${loaded?.[1]} of ${size.records} rows`);
