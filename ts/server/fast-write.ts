@@ -77,6 +77,7 @@ export function tryFastWrite(server: ServerContext, session: Session, frame: Uin
   return finishWrite(server, session, {
     outcomes,
     storageWrites,
+    valuesAreStable: true,
     lastId: ops[ops.length - 1]!.id ?? unknownOpId,
     concernOf: (index) => (writeConcernCodes[ops[index]!.writeConcernCode] ?? batchConcern) as WriteConcern | undefined,
     startedAt,

@@ -87,11 +87,13 @@ export interface WriteHandle {
 }
 
 interface WaitingWriter {
-  readonly writes: StorageWrite[];
+  readonly writes: readonly StorageWrite[];
   readonly resolve: (result: Result<WriteHandle, StorageError>) => void;
 }
 
 const persistedAlready: WriteHandle = { persisted: Promise.resolve(ok(undefined)) };
+/** Sizes a batch against an empty queue (#checkFits); never written to. */
+const emptyQueue = new WriteQueue();
 
 export class WriteBehindStorage implements StorageAdapter {
   readonly backend = "write-behind";
@@ -134,13 +136,16 @@ export class WriteBehindStorage implements StorageAdapter {
    * const accepted = await storage.write([{ op: "upsert", row }]);
    * if (!accepted.ok) return reject(accepted.error);     // STORAGE_CLOSED, STORAGE_OVERLOADED, ...
    * if (writeConcern === "PERSISTED") await accepted.value.persisted;
+   *
+   * The queue keeps a copy of each value, unless `valuesAreStable` says nothing will write the
+   * value bytes again (the in-place write path's per-request copies): then it keeps them as given.
    */
-  write(writes: readonly StorageWrite[]): Promise<Result<WriteHandle, StorageError>> {
+  write(writes: readonly StorageWrite[], options?: { readonly valuesAreStable?: boolean }): Promise<Result<WriteHandle, StorageError>> {
     if (this.#state !== "open") return Promise.resolve(err(StorageError.closed("write")));
     const invalid = checkWrites("write", writes) ?? this.#checkFits(writes);
     if (invalid !== undefined) return Promise.resolve(err(invalid));
     if (writes.length === 0) return Promise.resolve(ok(persistedAlready));
-    const owned = ownedWrites(writes);
+    const owned = options?.valuesAreStable === true ? writes : ownedWrites(writes);
     if (this.#waiting.length === 0 && this.#hasRoomFor(owned)) return Promise.resolve(ok(this.#accept(owned)));
     if (this.#waiting.length >= this.#options.writersWaitingMax) {
       return Promise.resolve(err(StorageError.overloaded("write", "writers waiting for the write-behind queue", this.#options.writersWaitingMax)));
@@ -294,7 +299,8 @@ export class WriteBehindStorage implements StorageAdapter {
 
   /** BATCH_TOO_LARGE for a batch that could never fit, even in an empty queue. */
   #checkFits(writes: readonly StorageWrite[]): StorageError | undefined {
-    const growth = new WriteQueue().growthOf(writes);
+    if (emptyQueue.surelyFits(writes, this.#options.queueRowsMax, this.#options.queueBytesMax)) return undefined;
+    const growth = emptyQueue.growthOf(writes);
     if (growth.rowCount > this.#options.queueRowsMax) return StorageError.batchTooLarge("write", "rows", growth.rowCount, this.#options.queueRowsMax);
     if (growth.sizeBytes > this.#options.queueBytesMax) return StorageError.batchTooLarge("write", "queue bytes", growth.sizeBytes, this.#options.queueBytesMax);
     return undefined;
@@ -318,6 +324,7 @@ export class WriteBehindStorage implements StorageAdapter {
   }
 
   #hasRoomFor(writes: readonly StorageWrite[]): boolean {
+    if (this.#queue.surelyFits(writes, this.#options.queueRowsMax, this.#options.queueBytesMax)) return true;
     const growth = this.#queue.growthOf(writes);
     return this.#queue.rowCount + growth.rowCount <= this.#options.queueRowsMax && this.#queue.sizeBytes + growth.sizeBytes <= this.#options.queueBytesMax;
   }

@@ -11,8 +11,9 @@
 //   - A ticket (one write() call, or one flush() barrier) counts the entries it waits for;
 //     it settles when that count reaches 0. An entry's tickets settle when the entry commits,
 //     or move to the entry that superseded it. Nothing settles a ticket twice.
-//   - keyTags lists, per (mapName, key), the tags that have an entry: reads find the queued
-//     version of a key without walking the queue.
+//   - keyTags lists, per (mapName, key), the non-empty tags that have an entry: reads find the
+//     queued version of a key without walking the queue. Rows with tag "" (every LWW row) are
+//     found by their row id directly and are not listed, so the common write keeps no per-key map.
 
 import { assert, ok, type Result } from "../core/index.js";
 import type { StorageError } from "./storage-error.js";
@@ -68,6 +69,17 @@ export class WriteQueue {
     return this.#sizeBytes;
   }
 
+  /**
+   * Whether `writes` surely fit under the bounds without computing the exact growth: at most
+   * one new row each and their whole size (a write replacing a queued row grows the queue less).
+   */
+  surelyFits(writes: readonly StorageWrite[], rowsMax: number, bytesMax: number): boolean {
+    if (this.rowCount + writes.length > rowsMax) return false;
+    let sizeBytes = this.#sizeBytes;
+    for (const write of writes) sizeBytes += entrySizeOf(write);
+    return sizeBytes <= bytesMax;
+  }
+
   /** How many rows and bytes the queue would grow by if `writes` were enqueued now. */
   growthOf(writes: readonly StorageWrite[]): { rowCount: number; sizeBytes: number } {
     let rowCount = 0;
@@ -94,6 +106,13 @@ export class WriteQueue {
   takeBatch(rowsMax: number): StorageWrite[] {
     assert(this.#inFlight.size === 0, "WriteQueue.takeBatch: a batch is already in flight");
     const writes: StorageWrite[] = [];
+    if (this.#pending.size <= rowsMax) {
+      // Everything pending fits (the common case): the pending map becomes the batch as it is.
+      for (const entry of this.#pending.values()) writes.push(entry.write);
+      this.#inFlight = this.#pending;
+      this.#pending = new Map();
+      return writes;
+    }
     for (const entry of this.#pending.values()) {
       if (writes.length >= rowsMax) break;
       writes.push(entry.write);
@@ -137,9 +156,12 @@ export class WriteQueue {
 
   /** The newest queued entry of each tag of a key. */
   entriesOfKey(mapName: string, key: string): QueueEntry[] {
-    const tags = this.#keyTags.get(keyIdOf(mapName, key));
-    if (tags === undefined) return [];
+    const keyId = keyIdOf(mapName, key);
     const entries: QueueEntry[] = [];
+    const untagged = this.#pending.get(keyId + "\u0000") ?? this.#inFlight.get(keyId + "\u0000");
+    if (untagged !== undefined) entries.push(untagged);
+    const tags = this.#keyTags.get(keyId);
+    if (tags === undefined) return entries;
     for (const tag of tags.keys()) {
       const rowId = rowIdOf(mapName, key, tag);
       const entry = this.#pending.get(rowId) ?? this.#inFlight.get(rowId);
@@ -152,9 +174,12 @@ export class WriteQueue {
   /** The keys of `mapName` that have queued entries (walks every queued key: for rare calls). */
   keysOfMap(mapName: string): string[] {
     const prefix = mapName + "\u0000";
-    const keys: string[] = [];
-    for (const keyId of this.#keyTags.keys()) if (keyId.startsWith(prefix)) keys.push(keyId.slice(prefix.length));
-    return keys;
+    const keys = new Set<string>();
+    for (const keyId of this.#keyTags.keys()) if (keyId.startsWith(prefix)) keys.add(keyId.slice(prefix.length));
+    for (const entries of [this.#pending, this.#inFlight]) {
+      for (const entry of entries.values()) if (entry.tag === "" && entry.keyId.startsWith(prefix)) keys.add(entry.keyId.slice(prefix.length));
+    }
+    return [...keys];
   }
 
   /** Maps with a queued upsert, and the kind of one of its rows (walks the queue: for rare calls). */
@@ -185,16 +210,16 @@ export class WriteQueue {
   }
 
   #enqueueOne(write: StorageWrite, ticket: Ticket | undefined): void {
-    const rowId = rowIdOfWrite(write);
-    const previous = this.#pending.get(rowId);
     const tag = write.op === "upsert" ? write.row.tag : write.tag;
     const keyId = write.op === "upsert" ? keyIdOf(write.row.mapName, write.row.key) : keyIdOf(write.mapName, write.key);
+    const rowId = keyId + "\u0000" + tag; // rowIdOf
+    const previous = this.#pending.get(rowId);
     const entry: QueueEntry = { rowId, keyId, tag, write, seq: this.#nextSeq++, sizeBytes: entrySizeOf(write), tickets: previous?.tickets ?? [] };
     if (ticket !== undefined) attach(entry, ticket);
     this.#sizeBytes += entry.sizeBytes - (previous?.sizeBytes ?? 0);
     if (previous !== undefined) {
       this.#pending.delete(rowId); // the newer write goes to the back, like a new one
-    } else {
+    } else if (tag !== "") {
       let tags = this.#keyTags.get(keyId);
       if (tags === undefined) this.#keyTags.set(keyId, (tags = new Map()));
       tags.set(tag, (tags.get(tag) ?? 0) + 1);
@@ -205,6 +230,7 @@ export class WriteQueue {
   /** Drops an entry's accounting (its row's count in keyTags, its bytes). */
   #forget(entry: QueueEntry): void {
     this.#sizeBytes -= entry.sizeBytes;
+    if (entry.tag === "") return;
     const tags = this.#keyTags.get(entry.keyId);
     assert(tags !== undefined, "WriteQueue: entry of a key with no tags");
     const count = tags.get(entry.tag)!;

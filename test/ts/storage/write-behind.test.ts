@@ -315,6 +315,24 @@ describe("write-behind storage", () => {
     }
   });
 
+  test("valuesAreStable: the queue keeps the caller's value bytes as given, views into one shared buffer included (no copy)", async () => {
+    const { inner, storage } = await openBehind();
+    try {
+      const shared = new Uint8Array([0xa1, 0x61, 0xa1, 0x62]); // two values in one buffer, as the in-place write path hands them
+      const writes = [upsert(lwwRow("m", "a", { value: shared.subarray(0, 2) })), upsert(lwwRow("m", "b", { value: shared.subarray(2, 4) }))];
+      assert.ok((await storage.write(writes, { valuesAreStable: true })).ok);
+      // Only to observe that no copy was made: a caller passing valuesAreStable never does this.
+      shared[1] = 0x78;
+      assert.ok((await storage.flush()).ok);
+      assert.deepEqual(await innerRows(inner, "m", ["a", "b"]), [
+        comparable(lwwRow("m", "a", { value: new Uint8Array([0xa1, 0x78]) })),
+        comparable(lwwRow("m", "b", { value: new Uint8Array([0xa1, 0x62]) })),
+      ]);
+    } finally {
+      await storage.close();
+    }
+  });
+
   test("close flushes what is queued, refuses waiting and later writers, then closes the store", async () => {
     const { inner, storage } = await openBehind({ queueRowsMax: 2, flushRowsMax: 2 });
     inner.holdWrites();

@@ -66,6 +66,8 @@ function applyAndAck(
 export interface AppliedRequest {
   readonly outcomes: readonly OpOutcome[];
   readonly storageWrites: readonly StorageWrite[];
+  /** Nothing writes the storage writes' value bytes again (storage may keep them without a copy). */
+  readonly valuesAreStable?: boolean;
   readonly lastId: string;
   /** The write concern op `index` asked for (its own, else the batch's). */
   readonly concernOf: (index: number) => WriteConcern | undefined;
@@ -93,7 +95,7 @@ export function finishWrite(server: ServerContext, session: Session, request: Ap
     sendAck(server, session, request, storage !== undefined);
     return;
   }
-  return storage.write(request.storageWrites).then(async (accepted) => {
+  return storage.write(request.storageWrites, { valuesAreStable: request.valuesAreStable === true }).then(async (accepted) => {
     let persisted = accepted.ok;
     if (!accepted.ok) {
       server.metrics.storageErrors.inc();
