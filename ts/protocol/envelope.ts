@@ -3,26 +3,33 @@
 // A live query sends the same changed value to every subscriber, each in its own QUERY_UPDATE
 // with its own queryId; every write request gets an OP_ACK with one result per op. Encoding those
 // through msgpackr (walking objects, choosing forms) costs more than the write itself, so these
-// writers fill one reused scratch buffer by hand and return an exact-size copy. The bytes are
+// writers copy precomputed fixed runs and the variable parts into a pool by hand and return a
+// view of it (see the pool below). The bytes are
 // exactly what serialize() (msgpackr) produces for the same message: maps as map16, strings in
 // their smallest str form — a property test checks that.
 
 const textEncoder = new TextEncoder();
 
 /**
- * One growing scratch buffer, reused by every encode (the event loop runs one at a time). It only
- * grows to the largest message written so far; each encode returns a copy of its part.
+ * Messages are written into a pool and handed out as views of it: a message costs no buffer of
+ * its own (a slice per message was the biggest cost of a live-query fan-out). The pool is only
+ * ever written past `position`, so a handed-out view never changes; when it runs out, a new pool
+ * is started (the message being written moves along) and the old one lives as long as its views.
  */
-let scratch = new Uint8Array(4096);
+const poolBytes = 64 << 10;
+let scratch = new Uint8Array(poolBytes);
+/** Where the message being written starts, and the next byte to write. */
+let start = 0;
 let position = 0;
 
 function ensure(more: number): void {
   if (position + more <= scratch.length) return;
-  let size = scratch.length * 2;
-  while (size < position + more) size *= 2;
-  const grown = new Uint8Array(size);
-  grown.set(scratch.subarray(0, position));
+  const partial = position - start;
+  const grown = new Uint8Array(Math.max(poolBytes, 2 * (partial + more)));
+  grown.set(scratch.subarray(start, position));
   scratch = grown;
+  start = 0;
+  position = partial;
 }
 
 function byte(value: number): void {
@@ -31,9 +38,12 @@ function byte(value: number): void {
 }
 
 function bytes(value: Uint8Array): void {
-  ensure(value.length);
-  scratch.set(value, position);
-  position += value.length;
+  const length = value.length;
+  ensure(length);
+  // Short runs (field names, most values) copy faster by hand than through set().
+  if (length <= 32) for (let i = 0; i < length; i++) scratch[position + i] = value[i]!;
+  else scratch.set(value, position);
+  position += length;
 }
 
 /** A MessagePack str holding `text`: ASCII is copied char by char, anything else through TextEncoder. */
@@ -80,18 +90,14 @@ function strHeader(length: number): void {
   }
 }
 
-const constants = new Map<string, Uint8Array>();
-/** Constant strings (field names, types): encoded once, then copied as bytes. */
-function constant(text: string): void {
-  let encoded = constants.get(text);
-  if (encoded === undefined) {
-    const start = position;
-    str(text);
-    encoded = scratch.slice(start, position);
-    constants.set(text, encoded);
-    return;
-  }
-  bytes(encoded);
+/** The bytes `write` produces, encoded once (module load, first use) and kept. */
+function fixed(write: () => void): Uint8Array {
+  // Offsets are taken from `start`, which follows the message if ensure() moves it to a new pool.
+  const from = position - start;
+  write();
+  const encoded = scratch.slice(start + from, position);
+  position = start + from;
+  return encoded;
 }
 
 function map16(count: number): void {
@@ -118,37 +124,71 @@ function arrayHeader(count: number): void {
   }
 }
 
-/** The message written since `position` was reset, as its own exact-size array. */
+/** The message written since `begin()`: a view into the pool that nothing writes again. */
 function finish(): Uint8Array {
-  const message = scratch.slice(0, position);
-  position = 0;
+  const message = scratch.subarray(start, position);
+  start = position;
   return message;
+}
+
+function begin(): void {
+  position = start;
 }
 
 const NIL = 0xc0;
 const TRUE = 0xc3;
 const FALSE = 0xc2;
 
+// Fixed runs of the two envelopes, in msgpackr's forms (map16, smallest str).
+const queryUpdateHead = fixed(() => {
+  map16(2);
+  str("type");
+  str("QUERY_UPDATE");
+  str("payload");
+  map16(4);
+  str("queryId");
+});
+const keyField = fixed(() => str("key"));
+const valueField = fixed(() => str("value"));
+const changeTypeTail = {
+  ENTER: fixed(() => (str("changeType"), str("ENTER"))),
+  UPDATE: fixed(() => (str("changeType"), str("UPDATE"))),
+  LEAVE: fixed(() => (str("changeType"), str("LEAVE"))),
+} as const;
+const opAckHead = fixed(() => {
+  map16(2);
+  str("type");
+  str("OP_ACK");
+  str("payload");
+});
+const lastIdField = fixed(() => str("lastId"));
+const resultsField = fixed(() => str("results"));
+const resultHead3 = fixed(() => (map16(3), str("opId")));
+const resultHead4 = fixed(() => (map16(4), str("opId")));
+const successField = fixed(() => str("success"));
+const errorField = fixed(() => str("error"));
+/** "achievedLevel" followed by a level, per level. */
+const levelFields = new Map<string, Uint8Array>();
+function levelField(level: string): void {
+  let encoded = levelFields.get(level);
+  if (encoded === undefined) levelFields.set(level, (encoded = fixed(() => (str("achievedLevel"), str(level)))));
+  bytes(encoded);
+}
+
 /**
  * QUERY_UPDATE { payload: { queryId, key, value, changeType } } with `value` given as MessagePack
  * bytes (undefined for LEAVE, sent as nil).
  */
 export function encodeQueryUpdate(queryId: string, key: string, value: Uint8Array | undefined, changeType: "ENTER" | "UPDATE" | "LEAVE"): Uint8Array {
-  position = 0;
-  map16(2);
-  constant("type");
-  constant("QUERY_UPDATE");
-  constant("payload");
-  map16(4);
-  constant("queryId");
+  begin();
+  bytes(queryUpdateHead);
   str(queryId);
-  constant("key");
+  bytes(keyField);
   str(key);
-  constant("value");
+  bytes(valueField);
   if (value === undefined) byte(NIL);
   else bytes(value);
-  constant("changeType");
-  constant(changeType);
+  bytes(changeTypeTail[changeType]);
   return finish();
 }
 
@@ -165,30 +205,22 @@ export interface AckResult {
  * serialize() of the same message (property-tested).
  */
 export function encodeOpAck(lastId: string, achievedLevel: string | undefined, results: readonly AckResult[]): Uint8Array {
-  position = 0;
-  map16(2);
-  constant("type");
-  constant("OP_ACK");
-  constant("payload");
+  begin();
+  bytes(opAckHead);
   map16(achievedLevel === undefined ? 2 : 3);
-  constant("lastId");
+  bytes(lastIdField);
   str(lastId);
-  if (achievedLevel !== undefined) {
-    constant("achievedLevel");
-    constant(achievedLevel);
-  }
-  constant("results");
+  if (achievedLevel !== undefined) levelField(achievedLevel);
+  bytes(resultsField);
   arrayHeader(results.length);
   for (const result of results) {
-    map16(result.error === undefined ? 3 : 4);
-    constant("opId");
+    bytes(result.error === undefined ? resultHead3 : resultHead4);
     str(result.opId);
-    constant("success");
+    bytes(successField);
     byte(result.success ? TRUE : FALSE);
-    constant("achievedLevel");
-    constant(result.achievedLevel);
+    levelField(result.achievedLevel);
     if (result.error !== undefined) {
-      constant("error");
+      bytes(errorField);
       str(result.error);
     }
   }

@@ -65,24 +65,27 @@ class MapLive {
   readonly matcher: Matcher;
   readonly index = new StandingQueryIndex<number>();
   readonly byProgram = new Map<number, LiveSubscription>();
-  /** key -> programs whose result set holds it */
-  readonly members = new Map<string, Set<number>>();
+  /** key -> programs whose result set holds it (a small array: a key is in few result sets, and an array per key is cheaper than a Set) */
+  readonly members = new Map<string, number[]>();
 
   constructor(matcher: Matcher) {
     this.matcher = matcher;
   }
 
   addMember(key: string, program: number): void {
-    let programs = this.members.get(key);
-    if (programs === undefined) this.members.set(key, (programs = new Set()));
-    programs.add(program);
+    const programs = this.members.get(key);
+    if (programs === undefined) this.members.set(key, [program]);
+    else if (!programs.includes(program)) programs.push(program);
   }
 
   removeMember(key: string, program: number): void {
     const programs = this.members.get(key);
     if (programs === undefined) return;
-    programs.delete(program);
-    if (programs.size === 0) this.members.delete(key);
+    const index = programs.indexOf(program);
+    if (index < 0) return;
+    programs[index] = programs[programs.length - 1]!;
+    programs.pop();
+    if (programs.length === 0) this.members.delete(key);
   }
 }
 
@@ -220,7 +223,9 @@ export class LiveQueries implements ChangeListener {
     const selection = Uint32Array.from(candidates);
     const rows = liveStates.length === 0 ? undefined : live.matcher.matchValues(liveStates.map((state) => state.bytes!), selection);
     if (rows !== undefined) this.#matchCalls.inc();
-    const rowOf = new Map(liveStates.map((state, index) => [state.key, index]));
+    // The match row of each state (its index among the live ones), -1 when not live.
+    const rowOfState = new Int32Array(states.length);
+    for (let i = 0, row = 0; i < states.length; i++) rowOfState[i] = states[i]!.isLive ? row++ : -1;
     for (const program of candidates) {
       const subscription = live.byProgram.get(program);
       if (subscription === undefined) continue;
@@ -228,10 +233,9 @@ export class LiveQueries implements ChangeListener {
         this.#refreshWindow(live, subscription, states);
         continue;
       }
-      for (const state of states) {
-        const row = rowOf.get(state.key);
-        const matches = row !== undefined && rows!.has(row, program);
-        this.#transition(live, subscription, state, matches);
+      for (let i = 0; i < states.length; i++) {
+        const row = rowOfState[i]!;
+        this.#transition(live, subscription, states[i]!, row >= 0 && rows!.has(row, program));
       }
     }
   }

@@ -43,3 +43,20 @@ test(`encodeOpAck equals serialize of the same OP_ACK (seed ${seed})`, () => {
     { seed, numRuns: propertyRuns(200) },
   );
 });
+
+test("messages stay intact after later encodes: views into the pool are never rewritten, across pool turnovers", () => {
+  const kept: Array<{ bytes: Uint8Array; expected: Uint8Array }> = [];
+  for (let i = 0; i < 3000; i++) {
+    // Mostly small, some past the pool size, so the pool turns over mid-message too.
+    const key = i % 997 === 0 ? "k".repeat(70_000 + i) : `key-${i}-${"x".repeat(i % 200)}`;
+    const value = serialize({ i, text: "é".repeat(i % 50) });
+    const bytes = i % 3 === 0
+      ? encodeOpAck(`op-${i}`, "APPLIED", [{ opId: key, success: true, achievedLevel: "APPLIED" }])
+      : encodeQueryUpdate(`q${i}`, key, value, "UPDATE");
+    const expected = i % 3 === 0
+      ? serialize({ type: "OP_ACK", payload: { lastId: `op-${i}`, achievedLevel: "APPLIED", results: [{ opId: key, success: true, achievedLevel: "APPLIED" }] } })
+      : serialize({ type: "QUERY_UPDATE", payload: { queryId: `q${i}`, key, value: { i, text: "é".repeat(i % 50) }, changeType: "UPDATE" } });
+    kept.push({ bytes, expected: Uint8Array.from(expected) });
+  }
+  for (const { bytes, expected } of kept) assert.deepEqual(Buffer.from(bytes), Buffer.from(expected));
+});
