@@ -55,8 +55,12 @@ interface LiveSubscription {
   readonly mapName: string;
   readonly query: Query;
   readonly program: number;
-  /** The keys currently in the result set (for windowed queries: the window). */
-  readonly keys: Set<string>;
+  /**
+   * Windowed subscriptions: the keys of the window. Unwindowed ones keep no set of their own: the
+   * keys of their result set are those whose MapLive.members list their program (one lookup per
+   * changed key serves every subscription).
+   */
+  readonly windowKeys: Set<string> | undefined;
   readonly isWindowed: boolean;
 }
 
@@ -144,14 +148,14 @@ export class LiveQueries implements ChangeListener {
     }
     const added = live.matcher.add(query);
     if (!added.ok) return added;
+    const isWindowed = query.limit !== undefined && query.limit !== 0;
+    const keys = snapshot.value.results.map((entry) => entry.key);
     const subscription: LiveSubscription = {
-      session, queryId, mapName, query, program: added.value,
-      keys: new Set(snapshot.value.results.map((entry) => entry.key)),
-      isWindowed: query.limit !== undefined && query.limit !== 0,
+      session, queryId, mapName, query, program: added.value, windowKeys: isWindowed ? new Set(keys) : undefined, isWindowed,
     };
     live.byProgram.set(subscription.program, subscription);
     live.index.add(subscription.program, guardOf(query));
-    for (const key of subscription.keys) live.addMember(key, subscription.program);
+    for (const key of keys) live.addMember(key, subscription.program);
     let sessionMap = this.#bySession.get(session);
     if (sessionMap === undefined) this.#bySession.set(session, (sessionMap = new Map()));
     sessionMap.set(queryId, subscription);
@@ -168,7 +172,12 @@ export class LiveQueries implements ChangeListener {
     const live = this.#maps.get(subscription.mapName)!;
     live.byProgram.delete(subscription.program);
     live.index.remove(subscription.program);
-    for (const key of subscription.keys) live.removeMember(key, subscription.program);
+    if (subscription.windowKeys !== undefined) {
+      for (const key of subscription.windowKeys) live.removeMember(key, subscription.program);
+    } else {
+      // Walks every key with a member: an unwindowed subscription keeps no key set (see windowKeys).
+      for (const key of [...live.members.keys()]) live.removeMember(key, subscription.program);
+    }
     live.matcher.remove(subscription.program);
     if (live.byProgram.size === 0) {
       live.matcher.destroy();
@@ -226,33 +235,40 @@ export class LiveQueries implements ChangeListener {
     // The match row of each state (its index among the live ones), -1 when not live.
     const rowOfState = new Int32Array(states.length);
     for (let i = 0, row = 0; i < states.length; i++) rowOfState[i] = states[i]!.isLive ? row++ : -1;
+    const unwindowed: LiveSubscription[] = [];
     for (const program of candidates) {
       const subscription = live.byProgram.get(program);
       if (subscription === undefined) continue;
-      if (subscription.isWindowed) {
-        this.#refreshWindow(live, subscription, states);
-        continue;
-      }
-      for (let i = 0; i < states.length; i++) {
-        const row = rowOfState[i]!;
-        this.#transition(live, subscription, states[i]!, row >= 0 && rows!.has(row, program));
-      }
+      if (subscription.isWindowed) this.#refreshWindow(live, subscription, states);
+      else unwindowed.push(subscription);
     }
-  }
-
-  /** ENTER / UPDATE / LEAVE of one key for one subscription without a window (§10.6 table). */
-  #transition(live: MapLive, subscription: LiveSubscription, state: KeyState, matches: boolean): void {
-    const was = subscription.keys.has(state.key);
-    if (matches && !was) {
-      subscription.keys.add(state.key);
-      live.addMember(state.key, subscription.program);
-      this.#send(subscription, state, "ENTER");
-    } else if (matches && was) {
-      if (!sameBytes(state.bytes, state.previousBytes)) this.#send(subscription, state, "UPDATE");
-    } else if (!matches && was) {
-      subscription.keys.delete(state.key);
-      live.removeMember(state.key, subscription.program);
-      this.#send(subscription, { ...state, bytes: undefined, value: null }, "LEAVE");
+    if (unwindowed.length === 0) return;
+    // ENTER / UPDATE / LEAVE of each key for each subscription without a window (§10.6 table).
+    // Key-major, so a key's member list is looked up once for every subscription.
+    for (let i = 0; i < states.length; i++) {
+      const state = states[i]!;
+      const row = rowOfState[i]!;
+      let programs = live.members.get(state.key);
+      for (const subscription of unwindowed) {
+        const program = subscription.program;
+        const matches = row >= 0 && rows!.has(row, program);
+        const at = programs === undefined ? -1 : programs.indexOf(program);
+        if (matches && at < 0) {
+          if (programs === undefined) live.members.set(state.key, (programs = [program]));
+          else programs.push(program);
+          this.#send(subscription, state, "ENTER");
+        } else if (matches) {
+          if (!sameBytes(state.bytes, state.previousBytes)) this.#send(subscription, state, "UPDATE");
+        } else if (at >= 0) {
+          programs![at] = programs![programs!.length - 1]!;
+          programs!.pop();
+          if (programs!.length === 0) {
+            live.members.delete(state.key);
+            programs = undefined;
+          }
+          this.#send(subscription, { ...state, bytes: undefined, value: null }, "LEAVE");
+        }
+      }
     }
   }
 
@@ -263,16 +279,17 @@ export class LiveQueries implements ChangeListener {
     if (!recomputed.ok) return;
     const window = new Map(recomputed.value.results.map((entry) => [entry.key, entry.value]));
     const changed = new Map(states.map((state) => [state.key, state]));
-    for (const key of [...subscription.keys]) {
+    const windowKeys = subscription.windowKeys!;
+    for (const key of [...windowKeys]) {
       if (window.has(key)) continue;
-      subscription.keys.delete(key);
+      windowKeys.delete(key);
       live.removeMember(key, subscription.program);
       this.#send(subscription, { key, isLive: false, value: null, bytes: undefined, previousBytes: undefined }, "LEAVE");
     }
     for (const [key, value] of window) {
       const state = changed.get(key);
-      if (!subscription.keys.has(key)) {
-        subscription.keys.add(key);
+      if (!windowKeys.has(key)) {
+        windowKeys.add(key);
         live.addMember(key, subscription.program);
         this.#send(subscription, state ?? { key, isLive: true, value, bytes: serialize(value), previousBytes: undefined }, "ENTER");
       } else if (state !== undefined && !sameBytes(state.bytes, state.previousBytes)) {
