@@ -86,8 +86,10 @@ async function runWrite(job: WriteJob): Promise<Record<string, unknown>> {
     subscriberSockets.push(socket);
     const subscriber = new LoadSubscriber(socket, { latencySamplesMax: 20_000, sampleEvery: 97 });
     let answered = 0;
-    const allAnswered = new Promise<void>((resolve) => socket.on("message", (data: Buffer) => {
+    const allAnswered = new Promise<void>((resolve, reject) => socket.on("message", (data: Buffer) => {
       if (isMessageOfType(data, "QUERY_RESP") && ++answered === job.queriesPerSubscriber) resolve();
+      // A refused subscription would otherwise leave this wait (and the run) hanging.
+      if (isMessageOfType(data, "ERROR")) reject(new Error(`QUERY_SUB refused: ${JSON.stringify(deserialize(data))}`));
     }));
     for (let q = 0; q < job.queriesPerSubscriber; q++) {
       const index = s * job.queriesPerSubscriber + q;

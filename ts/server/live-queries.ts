@@ -2,8 +2,10 @@
 // every change that moves a key into, within or out of a subscription's result set — the
 // writer's own subscriptions included.
 //
-// Per map, every subscription's query is one program in one query set in the compute core, and
-// a StandingQueryIndex files the queries by guard (a field pinned to a constant). For each batch
+// Per map, every distinct filter is one program in one query set in the compute core —
+// subscriptions without a window that have the same filter (filterIdentity) share the program and
+// its result set, so ten thousand subscribers over a hundred categories cost a hundred programs —
+// and a StandingQueryIndex files the programs by guard (a field pinned to a constant). For each batch
 // of changes: collect the candidate queries (guards the new values hit, unguarded queries, and
 // the queries whose result set holds a changed key), then match the changed values against the
 // candidates only, in one core call, and compare with each subscription's current keys. The
@@ -28,6 +30,7 @@ import { Matcher } from "../query/matcher.js";
 import { matchesQuery } from "../query/reference.js";
 import type { Query, QueryError } from "../query/predicate.js";
 import { guardOf, StandingQueryIndex } from "../query/standing-query-index.js";
+import { filterIdentity } from "../query/query-identity.js";
 import type { ServerMap } from "../maps/server-map.js";
 import type { Counter, Gauge } from "../metrics/index.js";
 import type { ChangeListener, MapChange } from "./change-notifier.js";
@@ -55,6 +58,8 @@ interface LiveSubscription {
   readonly mapName: string;
   readonly query: Query;
   readonly program: number;
+  /** The filter identity under which an unwindowed program is shared; undefined: not shared. */
+  readonly sharedAs: string | undefined;
   /**
    * Windowed subscriptions: the keys of the window. Unwindowed ones keep no set of their own: the
    * keys of their result set are those whose MapLive.members list their program (one lookup per
@@ -68,7 +73,10 @@ interface LiveSubscription {
 class MapLive {
   readonly matcher: Matcher;
   readonly index = new StandingQueryIndex<number>();
-  readonly byProgram = new Map<number, LiveSubscription>();
+  /** program -> its subscriptions (one for a windowed program; any number for a shared one) */
+  readonly byProgram = new Map<number, LiveSubscription[]>();
+  /** filter identity -> the unwindowed program that serves it */
+  readonly sharedPrograms = new Map<string, number>();
   /** key -> programs whose result set holds it (a small array: a key is in few result sets, and an array per key is cheaper than a Set) */
   readonly members = new Map<string, number[]>();
 
@@ -146,16 +154,27 @@ export class LiveQueries implements ChangeListener {
       live = new MapLive(new Matcher(this.#server.core));
       this.#maps.set(mapName, live);
     }
-    const added = live.matcher.add(query);
-    if (!added.ok) return added;
     const isWindowed = query.limit !== undefined && query.limit !== 0;
+    const sharedAs = isWindowed ? undefined : filterIdentity(query);
+    let program = sharedAs === undefined ? undefined : live.sharedPrograms.get(sharedAs);
+    if (program === undefined) {
+      const added = live.matcher.add(query);
+      if (!added.ok) {
+        if (live.byProgram.size === 0) this.#dropMap(mapName, live);
+        return added;
+      }
+      program = added.value;
+      live.byProgram.set(program, []);
+      live.index.add(program, guardOf(query));
+      if (sharedAs !== undefined) live.sharedPrograms.set(sharedAs, program);
+    }
     const keys = snapshot.value.results.map((entry) => entry.key);
     const subscription: LiveSubscription = {
-      session, queryId, mapName, query, program: added.value, windowKeys: isWindowed ? new Set(keys) : undefined, isWindowed,
+      session, queryId, mapName, query, program, sharedAs, windowKeys: isWindowed ? new Set(keys) : undefined, isWindowed,
     };
-    live.byProgram.set(subscription.program, subscription);
-    live.index.add(subscription.program, guardOf(query));
-    for (const key of keys) live.addMember(key, subscription.program);
+    live.byProgram.get(program)!.push(subscription);
+    // A shared program's result set is already these keys (same filter, same data); adding is idempotent.
+    for (const key of keys) live.addMember(key, program);
     let sessionMap = this.#bySession.get(session);
     if (sessionMap === undefined) this.#bySession.set(session, (sessionMap = new Map()));
     sessionMap.set(queryId, subscription);
@@ -169,21 +188,28 @@ export class LiveQueries implements ChangeListener {
     if (subscription === undefined) return;
     this.#bySession.get(session)!.delete(queryId);
     this.#server.queries.remove(session, queryId);
-    const live = this.#maps.get(subscription.mapName)!;
-    live.byProgram.delete(subscription.program);
-    live.index.remove(subscription.program);
-    if (subscription.windowKeys !== undefined) {
-      for (const key of subscription.windowKeys) live.removeMember(key, subscription.program);
-    } else {
-      // Walks every key with a member: an unwindowed subscription keeps no key set (see windowKeys).
-      for (const key of [...live.members.keys()]) live.removeMember(key, subscription.program);
-    }
-    live.matcher.remove(subscription.program);
-    if (live.byProgram.size === 0) {
-      live.matcher.destroy();
-      this.#maps.delete(subscription.mapName);
-    }
     this.#subscriptionsGauge.dec();
+    const live = this.#maps.get(subscription.mapName)!;
+    const program = subscription.program;
+    const sharing = live.byProgram.get(program)!;
+    sharing.splice(sharing.indexOf(subscription), 1);
+    if (sharing.length > 0) return; // the program still serves other subscriptions
+    live.byProgram.delete(program);
+    if (subscription.sharedAs !== undefined) live.sharedPrograms.delete(subscription.sharedAs);
+    live.index.remove(program);
+    if (subscription.windowKeys !== undefined) {
+      for (const key of subscription.windowKeys) live.removeMember(key, program);
+    } else {
+      // Walks every key with a member: an unwindowed program keeps no key set (see windowKeys).
+      for (const key of [...live.members.keys()]) live.removeMember(key, program);
+    }
+    live.matcher.remove(program);
+    if (live.byProgram.size === 0) this.#dropMap(subscription.mapName, live);
+  }
+
+  #dropMap(mapName: string, live: MapLive): void {
+    live.matcher.destroy();
+    this.#maps.delete(mapName);
   }
 
   removeSession(session: Session): void {
@@ -235,30 +261,32 @@ export class LiveQueries implements ChangeListener {
     // The match row of each state (its index among the live ones), -1 when not live.
     const rowOfState = new Int32Array(states.length);
     for (let i = 0, row = 0; i < states.length; i++) rowOfState[i] = states[i]!.isLive ? row++ : -1;
-    const unwindowed: LiveSubscription[] = [];
+    const unwindowed: number[] = [];
     for (const program of candidates) {
-      const subscription = live.byProgram.get(program);
-      if (subscription === undefined) continue;
-      if (subscription.isWindowed) this.#refreshWindow(live, subscription, states);
-      else unwindowed.push(subscription);
+      const subscriptions = live.byProgram.get(program);
+      if (subscriptions === undefined) continue;
+      if (subscriptions[0]!.isWindowed) this.#refreshWindow(live, subscriptions[0]!, states);
+      else unwindowed.push(program);
     }
     if (unwindowed.length === 0) return;
-    // ENTER / UPDATE / LEAVE of each key for each subscription without a window (§10.6 table).
-    // Key-major, so a key's member list is looked up once for every subscription.
+    // ENTER / UPDATE / LEAVE of each key for each program without a window (§10.6 table), sent
+    // to every subscription sharing the program. Key-major, so a key's member list is looked up
+    // once for every program.
     for (let i = 0; i < states.length; i++) {
       const state = states[i]!;
       const row = rowOfState[i]!;
       let programs = live.members.get(state.key);
-      for (const subscription of unwindowed) {
-        const program = subscription.program;
+      for (const program of unwindowed) {
         const matches = row >= 0 && rows!.has(row, program);
         const at = programs === undefined ? -1 : programs.indexOf(program);
+        let changeType: "ENTER" | "UPDATE" | "LEAVE";
         if (matches && at < 0) {
           if (programs === undefined) live.members.set(state.key, (programs = [program]));
           else programs.push(program);
-          this.#send(subscription, state, "ENTER");
+          changeType = "ENTER";
         } else if (matches) {
-          if (!sameBytes(state.bytes, state.previousBytes)) this.#send(subscription, state, "UPDATE");
+          if (sameBytes(state.bytes, state.previousBytes)) continue;
+          changeType = "UPDATE";
         } else if (at >= 0) {
           programs![at] = programs![programs!.length - 1]!;
           programs!.pop();
@@ -266,8 +294,15 @@ export class LiveQueries implements ChangeListener {
             live.members.delete(state.key);
             programs = undefined;
           }
-          this.#send(subscription, { ...state, bytes: undefined, value: null }, "LEAVE");
+          changeType = "LEAVE";
+        } else {
+          continue;
         }
+        const sent = changeType === "LEAVE" ? { ...state, bytes: undefined, value: null } : state;
+        // A copy: a send that closes a session must not change the list under this loop.
+        const sharing = live.byProgram.get(program)!;
+        if (sharing.length === 1) this.#send(sharing[0]!, sent, changeType);
+        else for (const subscription of sharing.slice()) this.#send(subscription, sent, changeType);
       }
     }
   }

@@ -186,9 +186,71 @@ test("with 1 000 standing queries pinned to different values, a write is matched
     assert.equal(updates.length, 10, "the ten queries on c7 get ENTER");
     assert.ok(updates.every((update) => Number(update.queryId.slice(1)) % 100 === 7));
     const candidates = (text: string): number => Number(/^topgun_live_query_candidates_total (\d+)/m.exec(text)?.[1] ?? 0);
-    assert.equal(candidates(running.server.registry.expose()) - candidates(before), 10, "only the 10 candidate queries were matched, not 1 000");
+    assert.equal(candidates(running.server.registry.expose()) - candidates(before), 1, "the ten identical queries on c7 share one program, the only one matched");
     watcher.close();
     writer.close();
+  } finally {
+    await running.stop();
+  }
+});
+
+test("subscriptions with the same filter share a program: each still gets its updates, and leaving one keeps the others", async () => {
+  const running = await startServer();
+  try {
+    const [a, b] = [await WireClient.authenticated(running.url), await WireClient.authenticated(running.url)];
+    a.send({ type: "OP_BATCH", payload: { ops: [put("0", "s", "old", { kind: "x" })] } });
+    await a.waitFor("OP_ACK");
+    a.send({ type: "QUERY_SUB", payload: { queryId: "a1", mapName: "s", query: { where: { kind: "x" } } } });
+    b.send({ type: "QUERY_SUB", payload: { queryId: "b1", mapName: "s", query: { where: { kind: "x" }, sort: { n: "desc" } } } });
+    // Same filter but different value types: never shared (1 and "1" differ).
+    b.send({ type: "QUERY_SUB", payload: { queryId: "b2", mapName: "s", query: { where: { kind: 1 } } } });
+    assert.deepEqual(payloadOf(await a.waitFor("QUERY_RESP")).results, [{ key: "old", value: { kind: "x" } }]);
+    assert.deepEqual(payloadOf(await b.waitFor("QUERY_RESP", (m) => payloadOf(m).queryId === "b1")).results, [{ key: "old", value: { kind: "x" } }]);
+    await b.waitFor("QUERY_RESP", (m) => payloadOf(m).queryId === "b2");
+    a.send({ type: "OP_BATCH", payload: { ops: [put("1", "s", "k1", { kind: "x", n: 1 }), put("2", "s", "old", { kind: "y" })] } });
+    await a.waitFor("OP_ACK");
+    await settle(a, 1);
+    await settle(b, 1);
+    const updates = (client: WireClient) => client.received.filter((m) => m.type === "QUERY_UPDATE").map(payloadOf).map((u) => `${u.queryId}:${u.key}:${u.changeType}`).sort();
+    assert.deepEqual(updates(a), ["a1:k1:ENTER", "a1:old:LEAVE"]);
+    assert.deepEqual(updates(b), ["b1:k1:ENTER", "b1:old:LEAVE"]);
+    a.close();
+    await a.waitClosed();
+    for (let i = 0; i < 50 && running.server.context.liveQueries.size > 2; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    b.received.length = 0;
+    b.send({ type: "OP_BATCH", payload: { ops: [put("3", "s", "k1", null), put("4", "s", "k2", { kind: 1 })] } });
+    await b.waitFor("OP_ACK");
+    await settle(b, 2);
+    assert.deepEqual(updates(b), ["b1:k1:LEAVE", "b2:k2:ENTER"], "the shared result set survived its first subscriber");
+    b.close();
+  } finally {
+    await running.stop();
+  }
+});
+
+test("past the core's query-set capacity a QUERY_SUB gets ERROR 503 that says what to do; the rest keep working", async () => {
+  const running = await startServer();
+  try {
+    const clients: WireClient[] = [];
+    const capacity = 8192;
+    for (let c = 0; c * 1000 < capacity + 1; c++) {
+      const client = await WireClient.authenticated(running.url);
+      clients.push(client);
+      const count = Math.min(1000, capacity + 1 - c * 1000);
+      for (let i = 0; i < count; i++) client.send({ type: "QUERY_SUB", payload: { queryId: `q${i}`, mapName: "full", query: { where: { n: c * 1000 + i } } } });
+      await settle(client, c);
+    }
+    const errors = clients.flatMap((client) => client.received.filter((m) => m.type === "ERROR").map(payloadOf));
+    assert.equal(errors.length, 1, "exactly the one subscription past capacity is refused");
+    assert.equal(errors[0].code, 503);
+    assert.match(errors[0].message, /capacity of map full reached .*unsubscribe/);
+    assert.equal(running.server.context.liveQueries.size, capacity);
+    const writer = clients[0]!;
+    writer.received.length = 0;
+    writer.send({ type: "OP_BATCH", payload: { ops: [put("1", "full", "k", { n: 5 })] } });
+    await writer.waitFor("OP_ACK");
+    assert.deepEqual(payloadOf(await writer.waitFor("QUERY_UPDATE")), { queryId: "q5", key: "k", value: { n: 5 }, changeType: "ENTER" });
+    for (const client of clients) client.close();
   } finally {
     await running.stop();
   }

@@ -5,6 +5,7 @@
 import type { Query } from "../../query/predicate.js";
 import type { QueryWire } from "../../protocol/messages.js";
 import { applyReadFilter } from "../../auth/permissions.js";
+import { QUERY_ATTRIBUTES_MAX, QUERY_PROGRAMS_MAX } from "../../wasm/layout.js";
 import type { ServerContext } from "../server-context.js";
 import type { Session } from "../session.js";
 
@@ -18,7 +19,12 @@ export async function handleQuerySub(server: ServerContext, session: Session, qu
   const subscribed = server.liveQueries.subscribe(session, queryId, mapName, query as Query, map);
   if (!subscribed.ok) {
     const error = subscribed.error;
-    session.sendError(400, "reason" in error ? `Invalid query: ${error.reason}` : `Invalid query: ${error.code}`);
+    if (error.code === "QUERY_SET_FULL") {
+      // Not the client's mistake: this map's query set in the core is at capacity.
+      session.sendError(503, `Live query capacity of map ${mapName} reached (${QUERY_PROGRAMS_MAX} distinct filters, ${QUERY_ATTRIBUTES_MAX} distinct field names); unsubscribe unused queries or reuse filters (identical filters share one slot)`);
+    } else {
+      session.sendError(400, "reason" in error ? `Invalid query: ${error.reason}` : `Invalid query: ${error.code}`);
+    }
     return;
   }
   session.queries.set(queryId, mapName);
