@@ -12,7 +12,10 @@
 //   concern. It resolves to an error only if close() had to give up on the rows.
 // - One flush at a time, so per row a newer version always commits after an older one. A flush
 //   starts when flushRowsMax rows are pending, when a writer waits for room, when flush() or
-//   close() asks, or flushIntervalMs after the first pending write (the coalescing window).
+//   close() asks, when a write that someone awaits (isUrgent: the PERSISTED concern) is pending,
+//   or flushIntervalMs after the first pending write (the coalescing window). Urgent writes that
+//   arrive during a flush all go into the next one (group commit), so a commit's cost is shared
+//   by every PERSISTED writer waiting on it and nobody waits for the interval.
 // - A failed flush drops nothing: its rows go back into the queue (newer writes to the same
 //   rows win), the observer hears about it, and the flush is retried after a delay that doubles
 //   from retryDelayMsMin up to retryDelayMsMax. Writes keep coalescing meanwhile.
@@ -101,6 +104,8 @@ export class WriteBehindStorage implements StorageAdapter {
   readonly #options: WriteBehindOptions;
   readonly #queue = new WriteQueue();
   #waiting: WaitingWriter[] = [];
+  /** A write someone awaits the commit of is pending: flush without the interval. */
+  #hasUrgentPending = false;
   #state: "open" | "closing" | "closed" = "open";
   #closing: Promise<Result<void, StorageError>> | undefined;
   /** The flush in progress, if any; its result is also reported to the observer. */
@@ -140,12 +145,13 @@ export class WriteBehindStorage implements StorageAdapter {
    * The queue keeps a copy of each value, unless `valuesAreStable` says nothing will write the
    * value bytes again (the in-place write path's per-request copies): then it keeps them as given.
    */
-  write(writes: readonly StorageWrite[], options?: { readonly valuesAreStable?: boolean }): Promise<Result<WriteHandle, StorageError>> {
+  write(writes: readonly StorageWrite[], options?: { readonly valuesAreStable?: boolean; readonly isUrgent?: boolean }): Promise<Result<WriteHandle, StorageError>> {
     if (this.#state !== "open") return Promise.resolve(err(StorageError.closed("write")));
     const invalid = checkWrites("write", writes) ?? this.#checkFits(writes);
     if (invalid !== undefined) return Promise.resolve(err(invalid));
     if (writes.length === 0) return Promise.resolve(ok(persistedAlready));
     const owned = options?.valuesAreStable === true ? writes : ownedWrites(writes);
+    if (options?.isUrgent === true) this.#hasUrgentPending = true;
     if (this.#waiting.length === 0 && this.#hasRoomFor(owned)) return Promise.resolve(ok(this.#accept(owned)));
     if (this.#waiting.length >= this.#options.writersWaitingMax) {
       return Promise.resolve(err(StorageError.overloaded("write", "writers waiting for the write-behind queue", this.#options.writersWaitingMax)));
@@ -356,7 +362,7 @@ export class WriteBehindStorage implements StorageAdapter {
   #schedule(): void {
     if (this.#state !== "open" || this.#flushing !== undefined || this.#retryTimer !== undefined) return;
     if (this.#queue.pendingCount === 0) return this.#clearIntervalTimer();
-    const isUrgent = this.#queue.pendingCount >= this.#options.flushRowsMax || this.#waiting.length > 0 || this.#drainCount > 0;
+    const isUrgent = this.#hasUrgentPending || this.#queue.pendingCount >= this.#options.flushRowsMax || this.#waiting.length > 0 || this.#drainCount > 0;
     if (isUrgent) {
       this.#clearIntervalTimer();
       this.#startFlush();
@@ -381,6 +387,8 @@ export class WriteBehindStorage implements StorageAdapter {
 
   async #flushBatch(): Promise<Result<void, StorageError>> {
     const batch = this.#queue.takeBatch(this.#options.flushRowsMax);
+    // Urgent rows left behind (more than one batch pending) keep the next flush urgent.
+    if (this.#queue.pendingCount === 0) this.#hasUrgentPending = false;
     if (batch.length === 0) return ok(undefined);
     const startedMs = this.#options.nowMs();
     const result = await this.inner.storeAll(batch);

@@ -131,6 +131,26 @@ describe("write-behind storage", () => {
     }
   });
 
+  test("an urgent write (PERSISTED) flushes without the interval; urgent writes during a flush share the next one", async () => {
+    const { inner, storage } = await openBehind(); // flushIntervalMs 60 s: only urgency can flush
+    try {
+      await accept(storage, [upsert(lwwRow("m", "lazy"))]);
+      assert.deepEqual(inner.storeAllSizes, [], "a plain write waits for the interval");
+      inner.holdWrites();
+      const first = await storage.write([upsert(lwwRow("m", "u1"))], { isUrgent: true });
+      assert.ok(first.ok);
+      assert.deepEqual(inner.storeAllSizes, [2], "the urgent write flushed at once, taking the pending plain one along");
+      const during = await Promise.all([1, 2, 3].map((n) => storage.write([upsert(lwwRow("m", `d${n}`))], { isUrgent: true })));
+      assert.deepEqual(inner.storeAllSizes, [2], "one flush at a time");
+      inner.releaseWrites();
+      assert.ok((await first.value.persisted).ok);
+      for (const accepted of during) assert.ok(accepted.ok && (await accepted.value.persisted).ok);
+      assert.deepEqual(inner.storeAllSizes, [2, 3], "the three urgent writes that arrived during the flush were committed together");
+    } finally {
+      await storage.close();
+    }
+  });
+
   test("the interval flushes a lone write, and persisted resolves only once it is committed", async () => {
     const { inner, storage } = await openBehind({ flushIntervalMs: 10 });
     try {

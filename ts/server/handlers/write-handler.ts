@@ -95,7 +95,7 @@ export function finishWrite(server: ServerContext, session: Session, request: Ap
     sendAck(server, session, request, storage !== undefined);
     return;
   }
-  return storage.write(request.storageWrites, { valuesAreStable: request.valuesAreStable === true }).then(async (accepted) => {
+  return storage.write(request.storageWrites, { valuesAreStable: request.valuesAreStable === true, isUrgent: wantsPersisted }).then(async (accepted) => {
     let persisted = accepted.ok;
     if (!accepted.ok) {
       server.metrics.storageErrors.inc();
