@@ -118,7 +118,9 @@ async function runWrite(job: WriteJob): Promise<Record<string, unknown>> {
     }
     // Each writer's timestamps stay apart from the others' (node ids differ anyway).
     // Writers differ by node id, so equal millis from two writers never collide.
-    writers.push(new LoadWriter({ socket, templates, window: job.window, millisStart, latencySamplesMax: 200_000, framesPerSecond: job.framesPerSecondPerClient }));
+    // Open loop: writers spread evenly over one period instead of all sending in the same tick.
+    const phaseMs = job.framesPerSecondPerClient > 0 ? (c * 1000) / (job.clients * job.framesPerSecondPerClient) : 0;
+    writers.push(new LoadWriter({ socket, templates, window: job.window, millisStart, latencySamplesMax: 200_000, framesPerSecond: job.framesPerSecondPerClient, phaseMs }));
   }
   for (const writer of writers) writer.start();
   await sleep(job.warmupMs);

@@ -71,17 +71,21 @@ export class LoadWriter {
   #framesPerSecond: number;
   #pacer: NodeJS.Timeout | undefined;
   #pacedSince = 0;
+  #phaseMs: number;
 
   /**
    * `framesPerSecond` 0: closed loop, a new frame as soon as one is acknowledged (maximum rate).
    * Otherwise open loop at that rate (frames are due by the clock, not by acks; `window` only
-   * caps what may be outstanding), which is how latency at a given load is measured.
+   * caps what may be outstanding), which is how latency at a given load is measured. `phaseMs`
+   * shifts this writer's schedule: writers of one generator given the same rate would otherwise
+   * send in the same timer tick, a burst that independent clients never make.
    */
-  constructor(options: { socket: WebSocket; templates: readonly FrameTemplate[]; window: number; millisStart: number; latencySamplesMax: number; framesPerSecond: number }) {
+  constructor(options: { socket: WebSocket; templates: readonly FrameTemplate[]; window: number; millisStart: number; latencySamplesMax: number; framesPerSecond: number; phaseMs?: number }) {
     this.#socket = options.socket;
     this.#templates = options.templates;
     this.#window = options.window;
     this.#framesPerSecond = options.framesPerSecond;
+    this.#phaseMs = options.phaseMs ?? 0;
     this.#millis = options.millisStart;
     this.#ackType = "OP_ACK";
     this.stats = { framesSent: 0, framesAcked: 0, opsAcked: 0, rejected: 0, latencies: new Float64Array(options.latencySamplesMax), latencyCount: 0, errors: [] };
@@ -97,10 +101,10 @@ export class LoadWriter {
       for (let i = 0; i < this.#window; i++) this.#sendOne();
       return;
     }
-    this.#pacedSince = performance.now();
+    this.#pacedSince = performance.now() + this.#phaseMs;
     let sent = 0;
     this.#pacer = setInterval(() => {
-      const due = Math.floor(((performance.now() - this.#pacedSince) / 1000) * this.#framesPerSecond);
+      const due = Math.max(0, Math.floor(((performance.now() - this.#pacedSince) / 1000) * this.#framesPerSecond));
       while (sent < due && this.#sentAt.length < this.#window) {
         this.#sendOne();
         sent += 1;

@@ -96,7 +96,7 @@ const expectedDefaults: Record<ServerOptionName, unknown> = {
   GC_AGE_MS: 2_592_000_000,
   SHUTDOWN_TIMEOUT_MS: 5000,
   METRICS: true,
-  JOURNAL: true,
+  JOURNAL: false,
   JOURNAL_CAPACITY: 10_000,
   SEARCH_ALL_MAPS: false,
   SEARCH_MAPS: undefined,
@@ -479,11 +479,11 @@ test("ServerConfig types follow the descriptors", () => {
 
 // ---- test-server preset -----------------------------------------------------------------------
 
-test("test-server preset: memory, 127.0.0.1, port from PORT else 0, the harness secret", () => {
+test("test-server preset: memory, 127.0.0.1, port from PORT else 0, the harness secret, search and journal on", () => {
   assert.deepEqual({ ...testServerDefaults }, {
     PORT: "0", HOST: "127.0.0.1", STORAGE: "memory", JWT_SECRET: "test-e2e-secret",
     SECURITY_POLICIES: '[{"role":"USER","mapNamePattern":"*","actions":["ALL"]}]',
-    SEARCH_ALL_MAPS: "on",
+    SEARCH_ALL_MAPS: "on", JOURNAL: "on",
   });
   const unset = testServerConfig({ env: {}, hostname: "h" });
   assert.ok(unset.ok);
