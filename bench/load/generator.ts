@@ -268,12 +268,19 @@ async function runSync(job: SyncJob): Promise<Record<string, unknown>> {
   const fullMs = performance.now() - started;
   const result: Record<string, unknown> = { records: replica.size, full: { ...full, ms: fullMs, rootHash: replica.rootHash } };
   if (job.divergeKeys > 0) {
-    // Diverge: newer values for divergeKeys keys spread over the map, written by another client.
+    // Diverge: newer values for divergeKeys keys picked at random (seeded, distinct), written by
+    // another client. Random, not every n-th key: the replica lists keys leaf by leaf, so a stride
+    // would touch every leaf of the trie, the worst case rather than the typical one.
     const writer = await openAuthenticated(job.url, auth);
     const keys = replica.allKeys();
-    const stride = Math.max(1, Math.floor(keys.length / job.divergeKeys));
+    let seed = 0x2545f491;
+    const nextRandom = (): number => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
     const ops = [];
-    for (let i = 0; i < job.divergeKeys; i++) ops.push({ id: String(i + 1), mapName: job.mapName, opType: "PUT", key: keys[(i * stride) % keys.length]!, record: { value: { changed: i }, timestamp: { millis: Date.now() + 10_000_000 + i, counter: 0, nodeId: "diverger" } } });
+    for (let i = 0; i < Math.min(job.divergeKeys, keys.length); i++) {
+      const pick = i + Math.floor(nextRandom() * (keys.length - i)); // partial Fisher-Yates: distinct keys
+      [keys[i], keys[pick]] = [keys[pick]!, keys[i]!];
+      ops.push({ id: String(i + 1), mapName: job.mapName, opType: "PUT", key: keys[i]!, record: { value: { changed: i }, timestamp: { millis: Date.now() + 10_000_000 + i, counter: 0, nodeId: "diverger" } } });
+    }
     for (let start = 0; start < ops.length; start += 1000) {
       writer.send(serialize({ type: "OP_BATCH", payload: { ops: ops.slice(start, start + 1000) } }));
       await new Promise<void>((resolve) => writer.once("message", () => resolve()));
