@@ -11,6 +11,7 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import os from "node:os";
 import type { BenchOptions, BenchResult, Comparison, ScenarioResult } from "./support/measure.js";
+import { startThrowawayPostgres, stopThrowawayPostgres } from "../scripts/throwaway-postgres.mjs";
 
 const benchRoot = dirname(fileURLToPath(import.meta.url));
 
@@ -32,6 +33,16 @@ function argument(name: string): string | undefined {
 const quick = process.argv.includes("--quick");
 const options: BenchOptions = { quick, runs: Number(argument("--runs") ?? (quick ? 1 : 5)), scenarioRuns: Number(argument("--scenario-runs") ?? (quick ? 1 : 3)) };
 const only = argument("--only");
+
+// The PostgreSQL scenarios (write-batch, restart) need a database: like `npm test`, start a
+// throwaway one from the installed binaries when DATABASE_URL is unset (the scenarios read it).
+const log = (message: string): void => console.error(`[bench] ${message}`);
+if (!process.env["DATABASE_URL"]) {
+  const started = await startThrowawayPostgres(log);
+  if (started.ok) process.env["DATABASE_URL"] = started.url;
+  else log(`${started.message} The PostgreSQL scenarios are left out of this run.`);
+}
+process.on("exit", () => stopThrowawayPostgres(log));
 
 const results: Array<BenchResult & { file: string }> = [];
 for (const file of benchFiles(benchRoot)) {

@@ -18,10 +18,10 @@
 
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { startThrowawayPostgres, stopThrowawayPostgres } from "./throwaway-postgres.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 process.chdir(root);
@@ -75,58 +75,16 @@ function buildCoreIfStale() {
   }
 }
 
-/** A TCP port free on 127.0.0.1 right now. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-// ---- the throwaway PostgreSQL ---------------------------------------------------------------------
-
-/** Set while a server we started is running: the environment pg-test.sh needs to stop it. */
-let postgres;
-
 async function startPostgres() {
-  const pgEnvironment = {
-    ...process.env,
-    PGPORT: process.env.PGPORT || String(await freePort()),
-    PGROOT: mkdtempSync(join(tmpdir(), "pg-test-")),
-  };
-  log("DATABASE_URL is not set: starting a throwaway PostgreSQL (scripts/pg-test.sh start)");
-  const started = spawnSync(join(root, "scripts", "pg-test.sh"), ["start"], {
-    encoding: "utf8",
-    env: pgEnvironment,
-    stdio: ["ignore", "pipe", "inherit"],
-    timeout: 120_000,
-  });
-  if (started.status !== 0) {
-    rmSync(pgEnvironment.PGROOT, { recursive: true, force: true });
-    const why = started.error ? String(started.error) : `exit ${started.status ?? started.signal}`;
-    log(`could not start PostgreSQL (${why}; its output is above).`);
-    log("Install the server binaries (apt-get install -y postgresql) or set DATABASE_URL to a database to use.");
+  const started = await startThrowawayPostgres(log);
+  if (!started.ok) {
+    log(started.message);
     process.exit(1);
   }
-  postgres = pgEnvironment;
-  const url = started.stdout.trim();
-  log(`PostgreSQL at ${url} (data in ${pgEnvironment.PGROOT})`);
-  return url;
+  return started.url;
 }
 
-/** Stops the server we started, if any. Synchronous, so it also works from the 'exit' event. */
-function stopPostgres() {
-  if (postgres === undefined) return;
-  const pgEnvironment = postgres;
-  postgres = undefined;
-  const stopped = spawnSync(join(root, "scripts", "pg-test.sh"), ["stop"], { env: pgEnvironment, stdio: "inherit", timeout: 60_000 });
-  if (stopped.status !== 0) log(`stopping PostgreSQL failed (exit ${stopped.status ?? stopped.signal}); data dir ${pgEnvironment.PGROOT}`);
-  rmSync(pgEnvironment.PGROOT, { recursive: true, force: true });
-}
+const stopPostgres = () => stopThrowawayPostgres(log);
 
 // ---- the run --------------------------------------------------------------------------------------
 
