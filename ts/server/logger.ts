@@ -53,7 +53,8 @@ export function createLogger(options: LoggerOptions): Logger {
       base: { pid: process.pid, nodeId: options.nodeId },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
-      redact: { paths: [...redactedPaths], censor: redactionCensor },
+      // An unset secret (undefined, null) stays unset: "[redacted]" would claim there is one.
+      redact: { paths: [...redactedPaths], censor: (value: unknown) => (value === undefined || value === null ? value : redactionCensor) },
     },
     destination,
   );

@@ -32,6 +32,7 @@ const connection = connectionLogger(logger, { connectionId: "c-7", traceId: "0af
 connection.info({ message: { headers: { authorization: "Bearer " + process.env.SECRET } }, auth: { token: process.env.SECRET } }, "auth");
 connection.debug("filtered out at info");
 logger.error(new Error("boom"), "failed");
+logger.info({ config: { port: 8080, jwtSecret: process.env.SECRET, databaseUrl: undefined, password: null } }, "unset secrets");
 `;
 
 for (const isSync of [true, false]) {
@@ -42,14 +43,16 @@ for (const isSync of [true, false]) {
     assert.ok(!result.stderr.includes(secret), "a secret reached the log");
     assert.ok(!result.stderr.includes("hunter2"), "the database password reached the log");
     const lines = result.stderr.trimEnd().split("\n").map((line) => JSON.parse(line) as Record<string, any>);
-    assert.deepEqual(lines.map((line) => line["msg"]), ["starting", "top-level secrets", "auth", "failed"]);
+    assert.deepEqual(lines.map((line) => line["msg"]), ["starting", "top-level secrets", "auth", "failed", "unset secrets"]);
     for (const line of lines) {
       assert.equal(line["nodeId"], "node-1");
       assert.equal(typeof line["pid"], "number");
       assert.match(line["time"], /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
       assert.equal(line["hostname"], undefined);
     }
-    assert.deepEqual(lines.map((line) => line["level"]), ["info", "warn", "info", "error"]);
+    assert.deepEqual(lines.map((line) => line["level"]), ["info", "warn", "info", "error", "info"]);
+    // An unset secret is shown as unset, not as "[redacted]" (which would claim one is configured).
+    assert.deepEqual(lines[4]?.["config"], { port: 8080, jwtSecret: redactionCensor, password: null });
     assert.deepEqual(lines[0]?.["config"], { port: 8080, jwtSecret: redactionCensor, databaseUrl: redactionCensor });
     assert.equal(lines[1]?.["jwtSecret"], redactionCensor);
     assert.equal(lines[1]?.["token"], redactionCensor);
