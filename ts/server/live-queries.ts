@@ -31,6 +31,7 @@ import { matchesQuery } from "../query/reference.js";
 import type { Query, QueryError } from "../query/predicate.js";
 import { guardOf, StandingQueryIndex } from "../query/standing-query-index.js";
 import { filterIdentity } from "../query/query-identity.js";
+import { QUERY_PROGRAMS_MAX } from "../wasm/layout.js";
 import type { ServerMap } from "../maps/server-map.js";
 import type { Counter, Gauge } from "../metrics/index.js";
 import type { ChangeListener, MapChange } from "./change-notifier.js";
@@ -79,15 +80,23 @@ class MapLive {
   readonly sharedPrograms = new Map<string, number>();
   /** key -> programs whose result set holds it (a small array: a key is in few result sets, and an array per key is cheaper than a Set) */
   readonly members = new Map<string, number[]>();
+  /** program -> how many keys its result set holds (the size of its share of `members`) */
+  readonly memberCounts = new Uint32Array(QUERY_PROGRAMS_MAX);
 
   constructor(matcher: Matcher) {
     this.matcher = matcher;
+  }
+
+  isMember(key: string, program: number): boolean {
+    return this.members.get(key)?.includes(program) === true;
   }
 
   addMember(key: string, program: number): void {
     const programs = this.members.get(key);
     if (programs === undefined) this.members.set(key, [program]);
     else if (!programs.includes(program)) programs.push(program);
+    else return;
+    this.memberCounts[program]! += 1;
   }
 
   removeMember(key: string, program: number): void {
@@ -98,6 +107,7 @@ class MapLive {
     programs[index] = programs[programs.length - 1]!;
     programs.pop();
     if (programs.length === 0) this.members.delete(key);
+    this.memberCounts[program]! -= 1;
   }
 }
 
@@ -155,7 +165,8 @@ export class LiveQueries implements ChangeListener {
       this.#maps.set(mapName, live);
     }
     const isWindowed = query.limit !== undefined && query.limit !== 0;
-    const sharedAs = isWindowed ? undefined : filterIdentity(query);
+    // A page (cursor) is not the whole result set, so only cursor-less unwindowed queries share.
+    const sharedAs = isWindowed || query.cursor !== undefined ? undefined : filterIdentity(query);
     let program = sharedAs === undefined ? undefined : live.sharedPrograms.get(sharedAs);
     if (program === undefined) {
       const added = live.matcher.add(query);
@@ -172,8 +183,9 @@ export class LiveQueries implements ChangeListener {
     const subscription: LiveSubscription = {
       session, queryId, mapName, query, program, sharedAs, windowKeys: isWindowed ? new Set(keys) : undefined, isWindowed,
     };
-    live.byProgram.get(program)!.push(subscription);
-    // A shared program's result set is already these keys (same filter, same data); adding is idempotent.
+    const sharing = live.byProgram.get(program)!;
+    if (sharing.length > 0 && live.memberCounts[program] !== keys.length) this.#reconcile(live, program, sharing, snapshot.value.results);
+    sharing.push(subscription);
     for (const key of keys) live.addMember(key, program);
     let sessionMap = this.#bySession.get(session);
     if (sessionMap === undefined) this.#bySession.set(session, (sessionMap = new Map()));
@@ -205,6 +217,27 @@ export class LiveQueries implements ChangeListener {
     }
     live.matcher.remove(program);
     if (live.byProgram.size === 0) this.#dropMap(subscription.mapName, live);
+  }
+
+  /**
+   * Brings a shared program's result set to the snapshot a joining subscriber just got, telling
+   * the subscriptions already sharing it: they differ when records expired (TTL) since they
+   * subscribed, which makes no change event. Keys gone get LEAVE, keys new get ENTER.
+   */
+  #reconcile(live: MapLive, program: number, sharing: readonly LiveSubscription[], results: QueryResult["results"]): void {
+    const inSnapshot = new Set(results.map((entry) => entry.key));
+    const gone: string[] = [];
+    for (const [key, programs] of live.members) if (programs.includes(program) && !inSnapshot.has(key)) gone.push(key);
+    for (const key of gone) {
+      live.removeMember(key, program);
+      for (const subscription of sharing) this.#send(subscription, { key, isLive: false, value: null, bytes: undefined, previousBytes: undefined }, "LEAVE");
+    }
+    for (const { key, value } of results) {
+      if (live.isMember(key, program)) continue;
+      live.addMember(key, program);
+      const state: KeyState = { key, isLive: true, value, bytes: serialize(value), previousBytes: undefined };
+      for (const subscription of sharing) this.#send(subscription, state, "ENTER");
+    }
   }
 
   #dropMap(mapName: string, live: MapLive): void {
@@ -283,6 +316,7 @@ export class LiveQueries implements ChangeListener {
         if (matches && at < 0) {
           if (programs === undefined) live.members.set(state.key, (programs = [program]));
           else programs.push(program);
+          live.memberCounts[program]! += 1;
           changeType = "ENTER";
         } else if (matches) {
           if (sameBytes(state.bytes, state.previousBytes)) continue;
@@ -290,6 +324,7 @@ export class LiveQueries implements ChangeListener {
         } else if (at >= 0) {
           programs![at] = programs![programs!.length - 1]!;
           programs!.pop();
+          live.memberCounts[program]! -= 1;
           if (programs!.length === 0) {
             live.members.delete(state.key);
             programs = undefined;

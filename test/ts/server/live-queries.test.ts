@@ -228,6 +228,36 @@ test("subscriptions with the same filter share a program: each still gets its up
   }
 });
 
+test("a subscriber joining a shared filter after a record expired: the earlier ones get LEAVE, and a later write is ENTER for all", async () => {
+  const running = await startServer();
+  try {
+    const [a, b] = [await WireClient.authenticated(running.url), await WireClient.authenticated(running.url)];
+    const now = Date.now();
+    const record = (value: unknown, ttlMs?: number) => ({ value, timestamp: { millis: now + 1, counter: 0, nodeId: "w" }, ...(ttlMs === undefined ? {} : { ttlMs }) });
+    a.send({ type: "OP_BATCH", payload: { ops: [
+      { id: "1", mapName: "ttl", opType: "PUT", key: "short", record: record({ kind: "x" }, 60) },
+      { id: "2", mapName: "ttl", opType: "PUT", key: "long", record: record({ kind: "x" }) },
+    ] } });
+    await a.waitFor("OP_ACK");
+    a.send({ type: "QUERY_SUB", payload: { queryId: "a", mapName: "ttl", query: { where: { kind: "x" } } } });
+    assert.deepEqual(payloadOf(await a.waitFor("QUERY_RESP")).results.map((entry: any) => entry.key).sort(), ["long", "short"]);
+    await new Promise((resolve) => setTimeout(resolve, 120)); // "short" expires: no change event
+    b.send({ type: "QUERY_SUB", payload: { queryId: "b", mapName: "ttl", query: { where: { kind: "x" } } } });
+    assert.deepEqual(payloadOf(await b.waitFor("QUERY_RESP")).results.map((entry: any) => entry.key), ["long"]);
+    assert.deepEqual(payloadOf(await a.waitFor("QUERY_UPDATE")), { queryId: "a", key: "short", value: null, changeType: "LEAVE" });
+    b.send({ type: "OP_BATCH", payload: { ops: [{ id: "3", mapName: "ttl", opType: "PUT", key: "short", record: { value: { kind: "x", again: true }, timestamp: { millis: now + 2, counter: 0, nodeId: "w" } } }] } });
+    await b.waitFor("OP_ACK");
+    for (const [client, queryId] of [[a, "a"], [b, "b"]] as const) {
+      const update = payloadOf(await client.waitFor("QUERY_UPDATE", (m) => payloadOf(m).key === "short" && payloadOf(m).changeType !== "LEAVE"));
+      assert.deepEqual(update, { queryId, key: "short", value: { kind: "x", again: true }, changeType: "ENTER" });
+    }
+    a.close();
+    b.close();
+  } finally {
+    await running.stop();
+  }
+});
+
 test("past the core's query-set capacity a QUERY_SUB gets ERROR 503 that says what to do; the rest keep working", async () => {
   const running = await startServer();
   try {
