@@ -207,8 +207,9 @@ export const serverOptions = [
     name: "JOURNAL", key: "journal", flag: "--journal", kind: "boolean", default: "off",
     isSecret: false,
     // Off by default, as in TopGun (PROTOCOL §16: enabled by configuration): keeping every change
-    // costs about a fifth of the write throughput at saturation (bench: 410K vs 510K ops/s).
-    description: "Keep the in-memory event journal (JOURNAL_READ / JOURNAL_SUBSCRIBE); off answers them with ERROR 503. Costs about a fifth of the write throughput at saturation.",
+    // costs about an eighth of the write throughput at saturation (write-batch, memory store:
+    // ~495K vs ~567K ops/s).
+    description: "Keep the in-memory event journal (JOURNAL_READ / JOURNAL_SUBSCRIBE); off answers them with ERROR 503. Costs about an eighth of the write throughput at saturation.",
   },
   {
     name: "JOURNAL_CAPACITY", key: "journalCapacity", flag: "--journal-capacity", kind: "int",

@@ -97,9 +97,10 @@ export function journalFeature({ context, protocol }: RunningParts): void {
         const event = change.eventType === "OR_ADD"
           ? orAddEventOf(change, orPrevious!.get(index))
           : journalEventOf(change, () => context.hlc.now());
-        const entry = ring.append(event);
+        // The ring copies the event's bytes at once, so views into the notifier's buffers are fine.
+        const sequence = ring.append(event);
         eventsCounter.inc();
-        if (active.size > 0) deliver(entry);
+        if (active.size > 0) deliver(ring.read(sequence, 1)[0]!);
       }
     },
   };
@@ -187,7 +188,7 @@ function parseSequence(text: string): number | undefined {
   return digits.length > 15 ? Math.min(Number.MAX_SAFE_INTEGER, Number(digits)) : Number(digits);
 }
 
-/** The journal event of one applied change; values copied out of the notifier's buffers. */
+/** The journal event of one applied change (its value views are copied by the ring at append). */
 function journalEventOf(change: MapChange, now: () => Timestamp): Omit<JournalEntry, "sequence"> {
   const { mapName, key } = change;
   switch (change.eventType) {
@@ -195,8 +196,8 @@ function journalEventOf(change: MapChange, now: () => Timestamp): Omit<JournalEn
       const hadValue = change.previousValue !== undefined && !change.previousWasTombstone;
       return {
         type: hadValue ? "UPDATE" : "PUT", mapName, key,
-        value: copyOf(change.newValue ?? serialize(change.record?.value ?? null), change),
-        previousValue: hadValue ? copyOf(change.previousValue, change) : undefined,
+        value: change.newValue ?? serialize(change.record?.value ?? null),
+        previousValue: hadValue ? change.previousValue : undefined,
         timestamp: change.timestamp ?? change.record!.timestamp,
       };
     }
@@ -204,14 +205,14 @@ function journalEventOf(change: MapChange, now: () => Timestamp): Omit<JournalEn
       const hadValue = change.previousValue !== undefined && !change.previousWasTombstone;
       return {
         type: "DELETE", mapName, key, value: undefined,
-        previousValue: hadValue ? copyOf(change.previousValue, change) : undefined,
+        previousValue: hadValue ? change.previousValue : undefined,
         timestamp: change.timestamp ?? change.record?.timestamp ?? now(),
       };
     }
     case "OR_ADD":
-      return orAddEventOf(change, copyOf(change.previousValue, change));
+      return orAddEventOf(change, change.previousValue);
     case "OR_REMOVE":
-      return { type: "DELETE", mapName, key, value: undefined, previousValue: copyOf(change.previousValue, change), timestamp: now() };
+      return { type: "DELETE", mapName, key, value: undefined, previousValue: change.previousValue, timestamp: now() };
   }
 }
 
@@ -221,7 +222,7 @@ function orAddEventOf(change: MapChange, previousValue: Uint8Array | undefined):
   return {
     type: previousValue === undefined ? "PUT" : "UPDATE", mapName: change.mapName, key: change.key,
     // ORMAP_PUSH_DIFF publishes records without their bytes: encoded here.
-    value: copyOf(change.newValue ?? serialize(orRecord.value), change),
+    value: change.newValue ?? serialize(orRecord.value),
     previousValue,
     timestamp: orRecord.timestamp,
   };
