@@ -98,6 +98,8 @@ export class JournalRing {
 
   /** Appends one event (its strings and bytes are copied), dropping the oldest past the capacity or the byte bound; returns its sequence. */
   append(event: Omit<JournalEntry, "sequence">): number {
+    const typeIndex = eventTypes.indexOf(event.type);
+    assert(typeIndex >= 0, "journal event type");
     const sizeBytes = sizeBytesOf(event);
     while (this.#count > 0 && (this.#count >= this.capacity || this.#sizeBytes + sizeBytes > this.bytesMax)) this.#dropOldest();
     if (this.#count === this.#types.length) this.#resize(Math.min(this.capacity, 2 * this.#types.length));
@@ -122,7 +124,7 @@ export class JournalRing {
       offset += previousValue.length;
     }
     this.#chunkUsed = offset;
-    this.#types[slot] = eventTypes.indexOf(event.type);
+    this.#types[slot] = typeIndex;
     this.#millis[slot] = timestamp.millis;
     this.#counters[slot] = timestamp.counter;
     this.#sizes[slot] = sizeBytes;
