@@ -6,9 +6,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createSign, generateKeyPairSync } from "node:crypto";
 import { startServer } from "../../support/server.js";
-import { signToken, WireClient, type WireMessage } from "../../support/wire-client.js";
+import { signToken, WireClient } from "../../support/wire-client.js";
+import { payloadOf } from "../../support/wire-helpers.js";
 
-const payloadOf = (message: WireMessage): any => message["payload"];
 const stamp = (millis: number) => ({ millis, counter: 0, nodeId: "client-1" });
 
 async function authFailure(url: string, token: string): Promise<{ error: string; close: { code: number; reason: string } }> {

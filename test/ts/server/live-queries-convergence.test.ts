@@ -8,11 +8,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { startServer } from "../../support/server.js";
-import { WireClient, type WireMessage } from "../../support/wire-client.js";
+import { WireClient } from "../../support/wire-client.js";
+import { payloadOf } from "../../support/wire-helpers.js";
 import { propertyRuns, propertySeed } from "../../support/core.js";
 
 const seed = propertySeed();
-const payloadOf = (message: WireMessage): any => message["payload"];
 
 const queries: Record<string, Record<string, unknown>> = {
   all: {},

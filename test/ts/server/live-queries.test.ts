@@ -6,9 +6,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startServer } from "../../support/server.js";
-import { WireClient, type WireMessage } from "../../support/wire-client.js";
+import { WireClient } from "../../support/wire-client.js";
+import { payloadOf } from "../../support/wire-helpers.js";
 
-const payloadOf = (message: WireMessage): any => message["payload"];
 let millis = 1_700_000_000_000;
 const put = (id: string, mapName: string, key: string, value: unknown) => ({
   id, mapName, opType: value === null ? "REMOVE" : "PUT", key, record: { value, timestamp: { millis: ++millis, counter: 0, nodeId: "w" } },

@@ -11,7 +11,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startServer, type RunningTestServer } from "../../support/server.js";
-import { WireClient, type WireMessage } from "../../support/wire-client.js";
+import { WireClient } from "../../support/wire-client.js";
+import { payloadOf, waitUntil } from "../../support/wire-helpers.js";
 import { searchFeature } from "../../../ts/server/features/search.js";
 import { limits } from "../../../ts/core/limits.js";
 
@@ -19,10 +20,6 @@ const nodeId = "search-test";
 let millis = 1_700_000_000_000;
 let opSequence = 0;
 let requestSequence = 0;
-
-function payloadOf(message: WireMessage): any {
-  return message["payload"];
-}
 
 async function withServer(body: (running: RunningTestServer) => Promise<void>, overrides: Record<string, string> = {}): Promise<void> {
   const running = await startServer(overrides, { features: [searchFeature] });
@@ -99,12 +96,6 @@ function metricValue(running: RunningTestServer, sample: string): number {
   const line = running.server.registry.expose().split("\n").find((l) => l.startsWith(`${sample} `));
   assert.ok(line !== undefined, `metric ${sample} is exposed`);
   return Number(line.slice(sample.length + 1));
-}
-
-async function waitUntil(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-  assert.ok(condition(), what);
 }
 
 const roomDocs = {

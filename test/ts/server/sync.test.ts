@@ -7,16 +7,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readVectors, newCore } from "../../support/core.js";
 import { startServer } from "../../support/server.js";
-import { WireClient, type WireMessage } from "../../support/wire-client.js";
+import { WireClient } from "../../support/wire-client.js";
+import { payloadOf } from "../../support/wire-helpers.js";
 import { LwwMap, type LwwEntry } from "../../../ts/crdt/lww-map.js";
 import { OrMap, type OrMapEntry } from "../../../ts/crdt/or-map.js";
 import { Hlc } from "../../../ts/core/hlc.js";
 
 const core = await newCore();
-
-function payloadOf(message: WireMessage): any {
-  return message["payload"];
-}
 
 test("merkle-sync-transcript.json: every server answer of the reference exchange, in order", async () => {
   const vectors = readVectors("merkle-sync-transcript.json");

@@ -10,37 +10,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startServer, type RunningTestServer } from "../../support/server.js";
-import { WireClient, type WireMessage } from "../../support/wire-client.js";
+import { WireClient } from "../../support/wire-client.js";
+import { barrier, count, metric, payloadOf, waitUntil } from "../../support/wire-helpers.js";
 import { topicsFeature } from "../../../ts/server/features/topics.js";
-
-let pingSequence = 0;
-/** Resolves once every client has seen the answer to a PING sent now (see the header). */
-async function barrier(...clients: WireClient[]): Promise<void> {
-  for (const client of clients) {
-    const timestamp = ++pingSequence;
-    client.send({ type: "PING", timestamp });
-    await client.waitFor("PONG", (m) => m["timestamp"] === timestamp);
-  }
-}
-
-function payloadOf(message: WireMessage): any {
-  return message["payload"];
-}
-
-function count(client: WireClient, type: string): number {
-  return client.received.filter((m) => m.type === type).length;
-}
-
-function metric(running: RunningTestServer, name: string): number {
-  const line = running.server.registry.expose().split("\n").find((l) => l.startsWith(`${name} `));
-  assert.ok(line !== undefined, `metric ${name} is exposed`);
-  return Number(line.slice(name.length + 1));
-}
-
-async function waitUntil(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  assert.ok(condition(), what);
-}
 
 async function withServer(body: (running: RunningTestServer) => Promise<void>, overrides: Record<string, string> = {}): Promise<void> {
   const running = await startServer(overrides, { features: [topicsFeature] });
