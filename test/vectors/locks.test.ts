@@ -7,22 +7,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readVectors } from "../support/core.js";
-import { limits } from "../../ts/core/limits.js";
-import { LockTable, type LockGrant } from "../../ts/server/features/lock-table.js";
+import type { LockGrant } from "../../ts/server/features/lock-table.js";
+import { newServerLockTable } from "../../ts/server/features/locks.js";
 
 const vectors = readVectors("locks.json");
 
 type Step = { step: string; returned?: unknown; asyncGrants: Array<{ clientId: string; requestId: string; name: string; fencingToken: number }> };
 
 test("locks.json: every step's returned value and asynchronous grants", () => {
-  const table = new LockTable({
-    lockNamesMax: limits.lockNamesMax,
-    requestsPerConnectionMax: limits.lockRequestsPerConnectionMax,
-    waitersMax: limits.lockWaitersMax,
-    ttlMsDefault: limits.lockTtlMsDefault,
-    ttlMsMin: limits.lockTtlMsMin,
-    ttlMsMax: limits.lockTtlMsMax,
-  });
+  const table = newServerLockTable();
   let nowMs = 1_700_000_000_000;
   const steps = vectors.steps as Step[];
   assert.ok(steps.length >= 10);

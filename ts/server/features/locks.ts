@@ -16,9 +16,9 @@ import type { RunningParts } from "../server.js";
 import type { Session } from "../session.js";
 import { LockTable, type LockGrant } from "./lock-table.js";
 
-/** Registers LOCK_REQUEST / LOCK_RELEASE and releases a connection's locks when it closes. */
-export function locksFeature({ context, protocol }: RunningParts): void {
-  const table = new LockTable({
+/** The server's lock table, with the limits of limits.ts. */
+export function newServerLockTable(): LockTable {
+  return new LockTable({
     lockNamesMax: limits.lockNamesMax,
     requestsPerConnectionMax: limits.lockRequestsPerConnectionMax,
     waitersMax: limits.lockWaitersMax,
@@ -26,6 +26,11 @@ export function locksFeature({ context, protocol }: RunningParts): void {
     ttlMsMin: limits.lockTtlMsMin,
     ttlMsMax: limits.lockTtlMsMax,
   });
+}
+
+/** Registers LOCK_REQUEST / LOCK_RELEASE and releases a connection's locks when it closes. */
+export function locksFeature({ context, protocol }: RunningParts): void {
+  const table = newServerLockTable();
   const registry = context.registry;
   const heldGauge = registry.gauge({ name: "topgun_locks_held", help: "Distributed locks currently held." });
   const waitingGauge = registry.gauge({ name: "topgun_locks_waiting", help: "Lock requests queued behind a held lock." });
