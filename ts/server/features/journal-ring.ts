@@ -54,7 +54,6 @@ export class JournalRing {
   #types = new Uint8Array(0);
   #millis = new Float64Array(0);
   #counters = new Float64Array(0);
-  #sizes = new Float64Array(0);
   /** The chunk (by id) and offset of the event's bytes: mapName, key, nodeId, value, previousValue. */
   #chunkIds = new Float64Array(0);
   #offsets = new Uint32Array(0);
@@ -127,7 +126,6 @@ export class JournalRing {
     this.#types[slot] = typeIndex;
     this.#millis[slot] = timestamp.millis;
     this.#counters[slot] = timestamp.counter;
-    this.#sizes[slot] = sizeBytes;
     this.#mapNameLengths[slot] = mapName.length;
     this.#keyLengths[slot] = key.length;
     this.#nodeIdLengths[slot] = nodeId.length;
@@ -170,6 +168,12 @@ export class JournalRing {
     };
   }
 
+  /** What the event in `slot` was charged (sizeBytesOf, from its lengths). */
+  #sizeBytesAt(slot: number): number {
+    return journalEntryOverheadBytes + 2 * (this.#keyLengths[slot]! + this.#mapNameLengths[slot]!)
+      + Math.max(0, this.#valueLengths[slot]!) + Math.max(0, this.#previousLengths[slot]!);
+  }
+
   /** The chunk to write `bytes` into at #chunkUsed: the current one, or a new one (own-sized if big). */
   #reserve(bytes: number): Uint8Array {
     const current = this.#chunks[this.#chunks.length - 1];
@@ -183,7 +187,7 @@ export class JournalRing {
   #dropOldest(): void {
     assert(this.#count > 0, "the oldest event is held");
     const slot = this.firstSequence % this.#types.length;
-    this.#sizeBytes -= this.#sizes[slot]!;
+    this.#sizeBytes -= this.#sizeBytesAt(slot);
     this.#count--;
     // Chunks before the new oldest event's (all but the current one when empty) are unreferenced.
     const keepFrom = this.#count > 0 ? this.#chunkIds[this.firstSequence % this.#types.length]! : this.#firstChunkId + this.#chunks.length - 1;
@@ -196,14 +200,13 @@ export class JournalRing {
   /** Re-lays the held events into slot arrays of `slots` entries (slot = sequence mod slots). */
   #resize(slots: number): void {
     const old = {
-      types: this.#types, millis: this.#millis, counters: this.#counters, sizes: this.#sizes, chunkIds: this.#chunkIds, offsets: this.#offsets,
+      types: this.#types, millis: this.#millis, counters: this.#counters, chunkIds: this.#chunkIds, offsets: this.#offsets,
       mapNameLengths: this.#mapNameLengths, keyLengths: this.#keyLengths, nodeIdLengths: this.#nodeIdLengths,
       valueLengths: this.#valueLengths, previousLengths: this.#previousLengths,
     };
     this.#types = new Uint8Array(slots);
     this.#millis = new Float64Array(slots);
     this.#counters = new Float64Array(slots);
-    this.#sizes = new Float64Array(slots);
     this.#chunkIds = new Float64Array(slots);
     this.#offsets = new Uint32Array(slots);
     this.#mapNameLengths = new Uint32Array(slots);
@@ -218,7 +221,6 @@ export class JournalRing {
       this.#types[to] = old.types[from]!;
       this.#millis[to] = old.millis[from]!;
       this.#counters[to] = old.counters[from]!;
-      this.#sizes[to] = old.sizes[from]!;
       this.#chunkIds[to] = old.chunkIds[from]!;
       this.#offsets[to] = old.offsets[from]!;
       this.#mapNameLengths[to] = old.mapNameLengths[from]!;
