@@ -19,6 +19,7 @@ import { LwwMap, type LwwEntry } from "../../ts/crdt/lww-map.js";
 import { Hlc } from "../../ts/core/hlc.js";
 import { loadCore } from "../../ts/wasm/load-node.js";
 import { buildTemplate, type FrameTemplate } from "./frames.js";
+import { random } from "../support/random.js";
 import { isMessageOfType, LoadSubscriber, LoadWriter, openAuthenticated } from "./load-client.js";
 
 export interface WriteJob {
@@ -273,8 +274,7 @@ async function runSync(job: SyncJob): Promise<Record<string, unknown>> {
     // would touch every leaf of the trie, the worst case rather than the typical one.
     const writer = await openAuthenticated(job.url, auth);
     const keys = replica.allKeys();
-    let seed = 0x2545f491;
-    const nextRandom = (): number => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    const nextRandom = random(0x2545f491);
     const ops = [];
     for (let i = 0; i < Math.min(job.divergeKeys, keys.length); i++) {
       const pick = i + Math.floor(nextRandom() * (keys.length - i)); // partial Fisher-Yates: distinct keys

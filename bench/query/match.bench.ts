@@ -19,6 +19,7 @@ import { loadCore } from "../../ts/wasm/load-node.js";
 import { LwwMap } from "../../ts/crdt/lww-map.js";
 import { Hlc } from "../../ts/core/hlc.js";
 import { Matcher, evaluatePredicate, type PredicateNode } from "../../ts/query/index.js";
+import { random } from "../support/random.js";
 
 interface UserRecord {
   readonly name: string;
@@ -28,18 +29,6 @@ interface UserRecord {
   readonly email: string;
   readonly score: number;
   readonly tags: readonly string[];
-}
-
-/** Mulberry32: small, seeded, good enough for workload shapes. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const FIRST = ["John", "Jane", "Bob", "Alice", "Zoe", "Mark", "Maria", "Omar", "Li", "Priya", "Jon", "Anna"];

@@ -4,6 +4,7 @@
 // Deterministic for a seed.
 
 import { englishStopWords, porterStem } from "../../ts/search/index.js";
+import { random } from "../support/random.js";
 
 const consonants = "bdfgklmnprtvz";
 const vowels = "aio";
@@ -22,18 +23,6 @@ export function vocabulary(count: number): string[] {
     if (porterStem(word) === word && !englishStopWords.has(word)) words.push(word);
   }
   return [...new Set(words)].slice(0, count);
-}
-
-/** A seeded 32-bit generator (mulberry32). */
-export function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export class Corpus {
