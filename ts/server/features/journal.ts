@@ -97,10 +97,11 @@ export function journalFeature({ context, protocol }: RunningParts): void {
         const event = change.eventType === "OR_ADD"
           ? orAddEventOf(change, orPrevious!.get(index))
           : journalEventOf(change, () => context.hlc.now());
-        // The ring copies the event's bytes at once, so views into the notifier's buffers are fine.
+        // The ring copies the event's bytes at once, and live delivery encodes it right here, so
+        // views into the notifier's buffers are fine for both.
         const sequence = ring.append(event);
         eventsCounter.inc();
-        if (active.size > 0) deliver(ring.read(sequence, 1)[0]!);
+        if (active.size > 0) deliver({ sequence, ...event });
       }
     },
   };
